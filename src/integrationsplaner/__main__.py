@@ -1,0 +1,7 @@
+"""``python -m integrationsplaner``."""
+
+import sys
+
+from integrationsplaner.cli import main
+
+sys.exit(main())

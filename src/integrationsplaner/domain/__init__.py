@@ -1,0 +1,1 @@
+"""Pure domain layer: value types, code lists, rules. No Qt, no SQL."""

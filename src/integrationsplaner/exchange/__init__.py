@@ -1,0 +1,1 @@
+"""Exchange bundles between offices: export, verify, preview, merge, resolve."""

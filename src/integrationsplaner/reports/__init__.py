@@ -1,0 +1,1 @@
+"""Printed output (reportlab): evaluation sheets, review reports, catalogue, directory."""

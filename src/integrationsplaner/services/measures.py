@@ -1,0 +1,273 @@
+"""Use cases for measures: read, save (create or update with all parts), delete, restore, list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from sqlalchemy import Select, exists, func, select, text
+from sqlalchemy.orm import Session
+
+from integrationsplaner.domain.model import (
+    BudgetLineData,
+    IndicatorData,
+    MeasureData,
+    MeasureFilter,
+    MeasureRow,
+    MilestoneData,
+    ParticipationData,
+    SaveResult,
+)
+from integrationsplaner.domain.periods import HalfYear
+from integrationsplaner.domain.validation import validate_measure
+from integrationsplaner.errors import Issue, NotFoundError, ValidationError
+from integrationsplaner.services import records
+from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.store.models import (
+    BudgetLine,
+    Indicator,
+    Measure,
+    MeasurePartner,
+    Milestone,
+    Partner,
+)
+
+MEASURE_FIELDS = (
+    "code", "title", "action_area", "status", "concept_period", "description", "objective",
+    "networking", "start_date", "end_date", "target_groups", "municipalities",
+)
+#: Sortable columns of the list, by name the UI uses.
+SORT_COLUMNS = {
+    "code": Measure.code,
+    "title": Measure.title_sort,
+    "action_area": Measure.action_area,
+    "office": Measure.office_key,
+    "status": Measure.status,
+    "start_date": Measure.start_date,
+    "end_date": Measure.end_date,
+}
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+ALL = MeasureFilter()
+
+
+def _load(session: Session, measure_id: str) -> Measure:
+    measure = session.scalar(select(Measure).where(Measure.id == measure_id))
+    if measure is None:
+        raise NotFoundError(f"Die Maßnahme {measure_id} gibt es nicht (mehr).")
+    return measure
+
+
+def _children(session: Session, model, measure_id: str):
+    return list(session.scalars(select(model).where(model.measure_id == measure_id)))
+
+
+def get_measure(ws: Workspace, measure_id: str) -> MeasureData:
+    with ws.db.read() as session:
+        m = _load(session, measure_id)
+        indicators = sorted(
+            (i for i in _children(session, Indicator, measure_id) if not i.deleted),
+            key=lambda i: (i.position, i.name),
+        )
+        budget = sorted(
+            (b for b in _children(session, BudgetLine, measure_id) if not b.deleted),
+            key=lambda b: (b.year, b.category, b.funding_source),
+        )
+        milestones = sorted(
+            (x for x in _children(session, Milestone, measure_id) if not x.deleted),
+            key=lambda x: (x.due_date is None, x.due_date, x.title),
+        )
+        links = session.execute(
+            select(MeasurePartner, Partner.name)
+            .join(Partner, Partner.id == MeasurePartner.partner_id)
+            .where(MeasurePartner.measure_id == measure_id, MeasurePartner.deleted.is_(False))
+            .order_by(MeasurePartner.role, Partner.name_sort)
+        ).all()
+        return MeasureData(
+            **{f: getattr(m, f) for f in MEASURE_FIELDS if f not in ("target_groups",
+                                                                     "municipalities")},
+            target_groups=list(m.target_groups or []),
+            municipalities=list(m.municipalities or []),
+            office_key=m.office_key,
+            indicators=[IndicatorData(i.name, i.unit, i.baseline, i.target, i.direction, i.id)
+                        for i in indicators],
+            budget_lines=[BudgetLineData(b.year, b.category, b.funding_source, b.planned_cents,
+                                         b.note, b.id) for b in budget],
+            milestones=[MilestoneData(x.title, x.due_date, x.done, x.done_on, x.id)
+                        for x in milestones],
+            partners=[ParticipationData(link.partner_id, link.role, name, link.id)
+                      for link, name in links],
+            id=m.id,
+            version=dict(m.vv),
+            deleted=m.deleted,
+            updated_at=m.updated_at,
+            updated_by=m.updated_by,
+        )
+
+
+def _duplicate_code(session: Session, office_key: str, code: str, own_id: str | None) -> bool:
+    query = select(Measure.id).where(
+        Measure.office_key == office_key, Measure.code == code, Measure.deleted.is_(False)
+    )
+    if own_id:
+        query = query.where(Measure.id != own_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def save_measure(ws: Workspace, data: MeasureData) -> SaveResult:
+    """Create (``data.id`` is None) or update a measure with its indicators, budget lines,
+    milestones and participations, in one transaction."""
+    data.code = data.code.strip()
+    data.title = data.title.strip()
+    issues = validate_measure(data, ws.reference)
+    if issues:
+        raise ValidationError(issues)
+    actor = ws.actor
+    with ws.db.transaction() as session:
+        if _duplicate_code(session, actor.office_key, data.code, data.id):
+            raise ValidationError([Issue("code", f"Kennung: „{data.code}“ ist in Ihrer "
+                                                 "Dienststelle schon vergeben. Bitte eine andere "
+                                                 "Kennung wählen.")])
+        for link in data.partners:
+            if session.scalar(select(Partner.id).where(Partner.id == link.partner_id)) is None:
+                raise ValidationError([Issue("partners", "Ein gewählter Partner existiert nicht "
+                                                         "mehr. Bitte neu auswählen.")])
+        values = {f: getattr(data, f) for f in MEASURE_FIELDS}
+        values["target_groups"] = sorted(set(data.target_groups))
+        values["municipalities"] = sorted(set(data.municipalities))
+        if data.id is None:
+            measure = records.create(session, Measure, actor, **values)
+            session.flush()
+            created, changed = True, list(values)
+        else:
+            measure = _load(session, data.id)
+            records.check_owner(measure, actor, "Die Maßnahme")
+            records.check_version(measure, data.version, "Die Maßnahme")
+            created = False
+            changed = records.change(session, measure, actor, values)
+        parent = {"measure_id": measure.id, "office_key": measure.office_key}
+        changed += records.sync_children(
+            session, actor, Indicator, _children(session, Indicator, measure.id),
+            [{**asdict(i), "position": n} for n, i in enumerate(data.indicators)], parent)
+        changed += records.sync_children(
+            session, actor, BudgetLine, _children(session, BudgetLine, measure.id),
+            [asdict(b) for b in data.budget_lines], parent)
+        changed += records.sync_children(
+            session, actor, Milestone, _children(session, Milestone, measure.id),
+            [asdict(x) for x in data.milestones], parent)
+        changed += records.sync_children(
+            session, actor, MeasurePartner, _children(session, MeasurePartner, measure.id),
+            [{"id": p.id, "partner_id": p.partner_id, "role": p.role} for p in data.partners],
+            parent)
+        return SaveResult(measure.id, created, tuple(changed))
+
+
+def set_deleted(ws: Workspace, measure_id: str, deleted: bool) -> None:
+    """Tombstone (``deleted=True``) or restore a measure. Its parts stay as they are, so a
+    restore brings the measure back whole."""
+    actor = ws.actor
+    with ws.db.transaction() as session:
+        measure = _load(session, measure_id)
+        records.check_owner(measure, actor, "Die Maßnahme")
+        records.change(session, measure, actor, {"deleted": deleted})
+
+
+def delete_measure(ws: Workspace, measure_id: str) -> None:
+    set_deleted(ws, measure_id, True)
+
+
+def restore_measure(ws: Workspace, measure_id: str) -> None:
+    set_deleted(ws, measure_id, False)
+
+
+def fts_query(text_input: str) -> str | None:
+    """Turn what a user typed into a safe FTS5 query: every word as a quoted prefix term."""
+    tokens = _TOKEN.findall(text_input)
+    if not tokens:
+        return None
+    return " ".join(f'"{t}"*' for t in tokens[:20])
+
+
+def _filtered(query: Select, flt: MeasureFilter) -> Select:
+    query = query.where(Measure.deleted.is_(flt.deleted))
+    if flt.text.strip():
+        match = fts_query(flt.text)
+        if match is None:
+            return query.where(text("0"))
+        query = query.where(
+            Measure.seq.in_(text("SELECT rowid FROM measures_fts WHERE measures_fts MATCH :m")
+                            .bindparams(m=match))
+        )
+    if flt.action_areas:
+        query = query.where(Measure.action_area.in_(flt.action_areas))
+    if flt.offices:
+        query = query.where(Measure.office_key.in_(flt.offices))
+    if flt.statuses:
+        query = query.where(Measure.status.in_(flt.statuses))
+    if flt.target_group:
+        query = query.where(
+            text("EXISTS (SELECT 1 FROM json_each(measures.target_groups) WHERE value = :tg)")
+            .bindparams(tg=flt.target_group)
+        )
+    if flt.partner_id:
+        query = query.where(
+            exists().where(MeasurePartner.measure_id == Measure.id,
+                           MeasurePartner.partner_id == flt.partner_id,
+                           MeasurePartner.deleted.is_(False))
+        )
+    if flt.period:
+        period = HalfYear.parse(flt.period)
+        query = query.where(
+            (Measure.start_date.is_(None) | (Measure.start_date <= period.end))
+            & (Measure.end_date.is_(None) | (Measure.end_date >= period.start))
+        )
+    return query
+
+
+def _row_columns():
+    return (Measure.id, Measure.office_key, Measure.code, Measure.title, Measure.action_area,
+            Measure.status, Measure.start_date, Measure.end_date, Measure.deleted)
+
+
+def list_measures(
+    ws: Workspace,
+    flt: MeasureFilter = ALL,
+    *,
+    sort: str = "title",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[MeasureRow]:
+    column = SORT_COLUMNS.get(sort, Measure.title_sort)
+    order = column.desc() if descending else column.asc()
+    query = _filtered(select(*_row_columns()), flt).order_by(order, Measure.seq)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    with ws.db.read() as session:
+        return [MeasureRow(*row) for row in session.execute(query)]
+
+
+def measure_ids(ws: Workspace, flt: MeasureFilter = ALL, *, sort: str = "title",
+                descending: bool = False) -> list[str]:
+    """Only the ids, in order: what a lazy list model holds for 100,000 rows."""
+    column = SORT_COLUMNS.get(sort, Measure.title_sort)
+    order = column.desc() if descending else column.asc()
+    query = _filtered(select(Measure.id), flt).order_by(order, Measure.seq)
+    with ws.db.read() as session:
+        return list(session.scalars(query))
+
+
+def rows_by_id(ws: Workspace, ids: Sequence[str]) -> dict[str, MeasureRow]:
+    """The list rows of the given ids (a page of the lazy model's row cache)."""
+    result: dict[str, MeasureRow] = {}
+    with ws.db.read() as session:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            for row in session.execute(select(*_row_columns()).where(Measure.id.in_(chunk))):
+                result[row[0]] = MeasureRow(*row)
+    return result
+
+
+def count_measures(ws: Workspace, flt: MeasureFilter = ALL) -> int:
+    with ws.db.read() as session:
+        return session.scalar(_filtered(select(func.count()).select_from(Measure), flt)) or 0

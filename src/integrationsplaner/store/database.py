@@ -1,0 +1,344 @@
+"""Opening, creating, locking, backing up and migrating the SQLite database file.
+
+Every check that can refuse a file runs before anything is written to it, so a file that is not
+ours, is truncated, corrupt, locked or from a newer version keeps its exact bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from integrationsplaner.errors import (
+    DatabaseError,
+    DatabaseLockedError,
+    NewerDatabaseError,
+    UserError,
+)
+from integrationsplaner.store.migrations import KNOWN_REVISIONS, SCHEMA_HEAD
+from integrationsplaner.store.models import Meta
+
+#: ``PRAGMA application_id`` of our files ("IPLN"), so a foreign SQLite file is told apart cheaply.
+APPLICATION_ID = 0x49504C4E
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BACKUP_DIR = "Sicherungen"
+
+
+def utcnow() -> datetime:
+    """Current UTC time without tzinfo (how every timestamp is stored)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
+    event.listen(engine, "connect", _set_pragmas)
+    return engine
+
+
+def _describe(path: Path) -> str:
+    return f"„{path}“"
+
+
+def inspect_file(path: Path) -> None:
+    """Refuse anything that is not a whole Integrationsplaner database, reading only."""
+    if not path.exists():
+        raise DatabaseError(
+            f"Die Datenbank {_describe(path)} gibt es nicht. Prüfen Sie den Pfad oder legen Sie "
+            "mit „integrationsplaner init“ eine neue Datenbank an."
+        )
+    if path.is_dir():
+        raise DatabaseError(f"{_describe(path)} ist ein Ordner, keine Datenbankdatei.")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except PermissionError:
+        raise DatabaseError(
+            f"Die Datei {_describe(path)} darf nicht gelesen werden. Bitten Sie die IT, Ihnen "
+            "Lese- und Schreibrechte zu geben."
+        ) from None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DatabaseError(
+            f"{_describe(path)} ist keine Integrationsplaner-Datenbank (keine SQLite-Datei). "
+            "Wählen Sie die richtige Datei (Endung .sqlite) oder legen Sie eine neue an."
+        )
+    (page_size,) = struct.unpack(">H", header[16:18])
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, page_count = struct.unpack(">II", header[24:32])
+    (valid_for,) = struct.unpack(">I", header[92:96])
+    (application_id,) = struct.unpack(">I", header[68:72])
+    if valid_for == change_counter and size < page_size * page_count:
+        raise DatabaseError(
+            f"Die Datenbank {_describe(path)} ist unvollständig (abgeschnitten, {size:,} statt "
+            f"{page_size * page_count:,} Bytes). Spielen Sie eine Sicherung aus dem Ordner "
+            f"„{BACKUP_DIR}“ zurück.".replace(",", ".")
+        )
+    if application_id != APPLICATION_ID:
+        raise DatabaseError(
+            f"{_describe(path)} ist eine SQLite-Datei, aber keine Integrationsplaner-Datenbank. "
+            "Wählen Sie die richtige Datei."
+        )
+
+
+def read_revision(path: Path) -> str:
+    """The schema revision of the file, read in read-only mode."""
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise DatabaseLockedError(
+                f"Die Datenbank {_describe(path)} ist gerade gesperrt. Schließen Sie andere "
+                "Programme, die sie verwenden, und versuchen Sie es erneut."
+            ) from None
+        raise DatabaseError(
+            f"Die Datenbank {_describe(path)} ist beschädigt oder unlesbar ({text}). Spielen Sie "
+            f"eine Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück."
+        ) from None
+    if row is None:
+        raise DatabaseError(f"Die Datenbank {_describe(path)} hat keine Schemaversion.")
+    return str(row[0])
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if path.parent != Path("") else Path(".")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise DatabaseError(
+            f"Der Speicherort von {_describe(path)} ist schreibgeschützt. Kopieren Sie die "
+            "Datenbank in einen Ordner, in dem Sie schreiben dürfen (z. B. Ihre Dokumente), "
+            "oder öffnen Sie sie nur zum Prüfen."
+        )
+
+
+def _acquire_lock(path: Path) -> FileLock:
+    lock = FileLock(str(path) + ".lock", timeout=0, is_singleton=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DatabaseLockedError(
+            f"Die Datenbank {_describe(path)} wird bereits von einem anderen laufenden "
+            "Integrationsplaner verwendet. Schließen Sie das andere Fenster oder warten Sie, bis "
+            "dessen Vorgang beendet ist."
+        ) from None
+    except OSError as exc:
+        raise DatabaseError(
+            f"Die Sperrdatei für {_describe(path)} kann nicht angelegt werden ({exc.strerror}). "
+            "Ist der Speicherort schreibgeschützt?"
+        ) from None
+    return lock
+
+
+class Database:
+    """An open database file: engine, session factory, instance lock and identity facts."""
+
+    def __init__(self, path: Path, engine: Engine, lock: FileLock | None) -> None:
+        self.path = path
+        self.engine = engine
+        self._lock = lock
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.meta = self._read_meta()
+
+    def _read_meta(self) -> dict[str, str]:
+        with self.engine.connect() as con:
+            return {k: v for k, v in con.exec_driver_sql("SELECT key, value FROM meta")}
+
+    @property
+    def office_key(self) -> str:
+        return self.meta["office_key"]
+
+    @property
+    def replica_id(self) -> str:
+        return self.meta["replica_id"]
+
+    def set_meta(self, session: Session, key: str, value: str) -> None:
+        session.execute(
+            Meta.__table__.insert().prefix_with("OR REPLACE"), {"key": key, "value": value}
+        )
+        self.meta[key] = value
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back everything on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def backup(self, reason: str) -> Path:
+        """A consistent copy (SQLite backup API) in ``Sicherungen/`` beside the file.
+
+        The copy is marked so that, if it is ever restored and opened, it takes a new replica id
+        (a restored backup must not reuse the identity whose later changes others already have).
+        """
+        folder = self.path.parent / BACKUP_DIR
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{self.path.stem}.{stamp}.{reason}.sqlite"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{self.path.stem}.{stamp}-{n}.{reason}.sqlite"
+        source = sqlite3.connect(str(self.path))
+        dest = sqlite3.connect(str(target))
+        try:
+            source.backup(dest)
+            dest.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('restored_backup', ?)",
+                (self.meta.get("replica_id", ""),),
+            )
+            dest.commit()
+        finally:
+            dest.close()
+            source.close()
+        return target
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _migrate(path: Path, from_revision: str | None) -> None:
+    from integrationsplaner.store.migrations import upgrade
+
+    upgrade(path, from_revision)
+
+
+def open_database(path: Path | str, *, readonly: bool = False) -> Database:
+    """Open an existing database: check, lock, back up and migrate if needed.
+
+    ``readonly`` opens without lock or migration (for ``check`` and viewing a foreign file).
+    """
+    path = Path(path)
+    inspect_file(path)
+    if not readonly:
+        _check_writable(path)
+    lock = None if readonly else _acquire_lock(path)
+    try:
+        revision = read_revision(path)
+        if revision not in KNOWN_REVISIONS:
+            raise NewerDatabaseError(
+                f"Die Datenbank {_describe(path)} wurde mit einer neueren Version des "
+                f"Integrationsplaners geschrieben (Schema „{revision}“). Bitte installieren Sie "
+                "die aktuelle Version; die Datei bleibt unverändert."
+            )
+        if readonly:
+            engine = create_engine(f"sqlite+pysqlite:///file:{path.resolve()}?mode=ro&uri=true")
+            return Database(path, engine, None)
+        if revision != SCHEMA_HEAD:
+            _backup_file(path, f"vor-update-{revision}")
+            _migrate(path, revision)
+        db = Database(path, make_engine(path), lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if "restored_backup" in db.meta:
+        with db.transaction() as session:
+            db.set_meta(session, "replica_id", new_replica_id())
+            session.execute(Meta.__table__.delete().where(Meta.key == "restored_backup"))
+        db.meta.pop("restored_backup", None)
+    return db
+
+
+def _backup_file(path: Path, reason: str) -> Path:
+    """Backup of a file that is not open yet (before a migration)."""
+    folder = path.parent / BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{path.stem}.{datetime.now().strftime('%Y%m%d-%H%M%S')}.{reason}.sqlite"
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    dest = sqlite3.connect(str(target))
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    return target
+
+
+def new_replica_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def create_database(path: Path | str, office_key: str) -> Database:
+    """Create a new, empty database for ``office_key`` with reference data and open it."""
+    from integrationsplaner.domain.reference import load_reference
+    from integrationsplaner.store.migrations import upgrade
+    from integrationsplaner.store.reference import sync_reference
+
+    path = Path(path)
+    reference = load_reference()
+    reference.office(office_key)  # refuses unknown keys before anything is written
+    if path.exists():
+        raise UserError(
+            f"{_describe(path)} gibt es bereits. Wählen Sie einen anderen Dateinamen; eine "
+            "bestehende Datenbank wird nie überschrieben."
+        )
+    if not path.parent.exists():
+        try:
+            path.parent.mkdir(parents=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"Der Ordner {path.parent} kann nicht angelegt werden ({exc.strerror})."
+            ) from None
+    _check_writable(path)
+    lock = _acquire_lock(path)
+    try:
+        try:
+            con = sqlite3.connect(str(path))
+            con.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            con.execute("PRAGMA journal_mode=WAL")
+            con.close()
+            upgrade(path, None)
+        except BaseException:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            raise
+        engine = make_engine(path)
+        with Session(engine) as session, session.begin():
+            sync_reference(session, reference)
+            for key, value in (
+                ("office_key", office_key),
+                ("replica_id", new_replica_id()),
+                ("created_at", utcnow().isoformat()),
+            ):
+                session.add(Meta(key=key, value=value))
+        return Database(path, engine, lock)
+    except BaseException:
+        lock.release()
+        raise
+

@@ -1,0 +1,1 @@
+"""Qt user interface (PySide6). The only layer that imports Qt."""
