@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from sqlalchemy import and_, select
@@ -22,12 +23,20 @@ EVALUATION_FIELDS = (
     "recommendation", "evaluated_by", "evaluated_on",
 )
 _NAMESPACE = uuid.UUID("6f1c7f0e-7a4b-4f55-9a8e-3c2f1d0b9e21")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 def evaluation_id(measure_id: str, period: str) -> str:
-    """Evaluations are identified by measure and period, so that two PCs of one office that both
-    evaluate a measure meet in one record (and merge) instead of making two."""
-    return str(uuid.uuid5(_NAMESPACE, f"{measure_id}/{period}"))
+    """Evaluations are identified by measure and period (a UUID version 5), so that two PCs of one
+    office that both evaluate a measure meet in one record (and merge) instead of making two.
+
+    Computed with hashlib directly: the same value as ``uuid.uuid5`` at a fraction of the cost
+    (it runs 200,000 times in a state-scale demo)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{measure_id}/{period}".encode()).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _to_data(e: Evaluation) -> EvaluationData:
