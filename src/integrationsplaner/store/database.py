@@ -18,6 +18,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrationsplaner.errors import (
@@ -108,7 +109,7 @@ def read_revision(path: Path) -> str:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
             raise DatabaseLockedError(
@@ -152,6 +153,36 @@ def _acquire_lock(path: Path) -> FileLock:
     return lock
 
 
+@contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """Turn storage failures a user can act on (corrupt file, lock, full disk) into German
+    messages; everything else stays a bug and reaches the crash handler."""
+    try:
+        yield
+    except sa_exc.DBAPIError as exc:
+        original = exc.orig
+        text = str(original).lower()
+        if isinstance(original, sqlite3.IntegrityError):
+            raise
+        if "locked" in text or "busy" in text:
+            raise DatabaseLockedError(
+                f"Die Datenbank {_describe(path)} ist gerade durch einen anderen Vorgang "
+                "gesperrt. Bitte versuchen Sie es in einem Moment erneut.") from None
+        if "disk is full" in text or "database or disk is full" in text:
+            raise DatabaseError(
+                f"Auf dem Laufwerk von {_describe(path)} ist kein Platz mehr. Schaffen Sie Platz "
+                "und wiederholen Sie den Vorgang; es wurde nichts gespeichert.") from None
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            raise DatabaseError(
+                f"Die Datenbank {_describe(path)} ist beschädigt ({original}). Spielen Sie eine "
+                f"Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück.") from None
+        raise
+    except UnicodeDecodeError:
+        raise DatabaseError(
+            f"Die Datenbank {_describe(path)} ist beschädigt (unlesbarer Text). Spielen Sie eine "
+            f"Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück.") from None
+
+
 class Database:
     """An open database file: engine, session factory, instance lock and identity facts."""
 
@@ -183,12 +214,12 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back everything on any error."""
-        with self.sessions() as session, session.begin():
+        with _storage_errors(self.path), self.sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        with _storage_errors(self.path), self.sessions() as session:
             yield session
 
     def backup(self, reason: str) -> Path:
