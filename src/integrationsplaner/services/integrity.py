@@ -44,7 +44,8 @@ def check_database(path: Path | str) -> CheckReport:
     report.revision = read_revision(path)
     if report.revision not in KNOWN_REVISIONS:
         report.problems.append(
-            f"Schema „{report.revision}“ stammt von einer neueren Programmversion.")
+            f"Schema „{report.revision}“ stammt von einer neueren Version des "
+            "Integrationsplaners. Bitte installieren Sie die aktuelle Version.")
         return report
     if report.revision != SCHEMA_HEAD:
         report.problems.append(
