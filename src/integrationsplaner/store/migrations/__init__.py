@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0001_initial"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial",)
+SCHEMA_HEAD = "0002_exchange"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_exchange")
 
 _HERE = Path(__file__).resolve().parent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from integrationsplaner.store import exchange_models  # noqa: F401  (registers the tables)
 from integrationsplaner.store.migrations.env_filter import include_object
 from integrationsplaner.store.models import Base
 
