@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -188,16 +189,31 @@ def fts_query(text_input: str) -> str | None:
     return " ".join(f'"{t}"*' for t in tokens[:20])
 
 
-def _filtered(query: Select, flt: MeasureFilter) -> Select:
-    query = query.where(Measure.deleted.is_(flt.deleted))
+#: Above this many full-text hits, walking the title index (and testing each row against the
+#: hits) is faster than looking every hit up and sorting them; below it, the reverse.
+BROAD_MATCH = 20_000
+
+
+def _filtered(session: Session, query: Select, flt: MeasureFilter) -> Select:
     if flt.text.strip():
         match = fts_query(flt.text)
         if match is None:
             return query.where(text("0"))
-        query = query.where(
-            Measure.seq.in_(text("SELECT rowid FROM measures_fts WHERE measures_fts MATCH :m")
-                            .bindparams(m=match))
-        )
+        hits = session.scalars(
+            text("SELECT rowid FROM measures_fts WHERE measures_fts MATCH :m LIMIT :n")
+            .bindparams(m=match, n=BROAD_MATCH + 1)).all()
+        if len(hits) > BROAD_MATCH:
+            query = query.where(Measure.deleted.is_(flt.deleted), Measure.seq.in_(
+                text("SELECT rowid FROM measures_fts WHERE measures_fts MATCH :m")
+                .bindparams(m=match)))
+        else:
+            # "+deleted" keeps SQLite from walking the title index: the hits drive the query
+            query = query.where(
+                text("+measures.deleted = :deleted").bindparams(deleted=int(flt.deleted)),
+                Measure.seq.in_(text("SELECT value FROM json_each(:hits)")
+                                .bindparams(hits=json.dumps(hits))))
+    else:
+        query = query.where(Measure.deleted.is_(flt.deleted))
     if flt.action_areas:
         query = query.where(Measure.action_area.in_(flt.action_areas))
     if flt.offices:
@@ -240,10 +256,10 @@ def list_measures(
 ) -> list[MeasureRow]:
     column = SORT_COLUMNS.get(sort, Measure.title_sort)
     order = column.desc() if descending else column.asc()
-    query = _filtered(select(*_row_columns()), flt).order_by(order, Measure.seq)
-    if limit is not None:
-        query = query.offset(offset).limit(limit)
     with ws.db.read() as session:
+        query = _filtered(session, select(*_row_columns()), flt).order_by(order, Measure.seq)
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
         return [MeasureRow(*row) for row in session.execute(query)]
 
 
@@ -252,8 +268,8 @@ def measure_ids(ws: Workspace, flt: MeasureFilter = ALL, *, sort: str = "title",
     """Only the ids, in order: what a lazy list model holds for 100,000 rows."""
     column = SORT_COLUMNS.get(sort, Measure.title_sort)
     order = column.desc() if descending else column.asc()
-    query = _filtered(select(Measure.id), flt).order_by(order, Measure.seq)
     with ws.db.read() as session:
+        query = _filtered(session, select(Measure.id), flt).order_by(order, Measure.seq)
         return list(session.scalars(query))
 
 
@@ -270,4 +286,5 @@ def rows_by_id(ws: Workspace, ids: Sequence[str]) -> dict[str, MeasureRow]:
 
 def count_measures(ws: Workspace, flt: MeasureFilter = ALL) -> int:
     with ws.db.read() as session:
-        return session.scalar(_filtered(select(func.count()).select_from(Measure), flt)) or 0
+        query = _filtered(session, select(func.count()).select_from(Measure), flt)
+        return session.scalar(query) or 0
