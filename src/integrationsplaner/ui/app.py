@@ -1,0 +1,83 @@
+"""Start of the desktop program: ``run(db_path)`` opens the database and shows the main window.
+
+Heavy modules (reports, exchange, charts) load only when used, so the window shows quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _application():
+    from PySide6.QtCore import QLocale, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Integrationsplaner")
+        app.setOrganizationName("Integrationsplaner")
+        app.setApplicationDisplayName("Integrationsplaner")
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    return app
+
+
+def _translate_qt(app) -> None:
+    """German texts for Qt's own dialogs (file dialog, standard buttons) where available."""
+    from PySide6.QtCore import QLibraryInfo, QTranslator
+
+    translator = QTranslator(app)
+    if translator.load("qtbase_de", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+
+
+def open_or_create(db_path: Path | None):
+    """The workspace to show: the given file, the default file, or a new one (first start).
+    Returns None when the user cancels or the file cannot be used (after saying why)."""
+    from integrationsplaner import paths
+    from integrationsplaner.errors import UserError
+    from integrationsplaner.services.workspace import open_workspace
+    from integrationsplaner.ui import msgbox
+
+    path = db_path or paths.default_db_path()
+    if db_path is None and not path.exists():
+        from integrationsplaner.ui.first_start import NewDatabaseDialog
+
+        dialog = NewDatabaseDialog(None, path=path, first_start=True)
+        if not dialog.exec():
+            return None
+        return dialog.workspace
+    try:
+        return open_workspace(path)
+    except UserError as exc:
+        msgbox.error(None, "Datenbank kann nicht geöffnet werden", exc.message)
+        return None
+
+
+def run(db_path: Path | None) -> int:
+    """Show the program window; returns the exit code."""
+    from integrationsplaner.ui import crash
+
+    app = _application()
+    crash.setup_logging()
+    crash.install()
+    _translate_qt(app)
+    ws = open_or_create(db_path)
+    if ws is None:
+        return 1
+    from integrationsplaner.ui.main_window import MainWindow
+
+    window = MainWindow(ws)
+    window.show()
+    log.info("Programm gestartet mit %s", ws.path)
+    try:
+        return app.exec()
+    finally:
+        window.close_workspace()

@@ -1,0 +1,49 @@
+"""German display texts of codes (offices, areas, code lists), shared by every view."""
+
+from __future__ import annotations
+
+from integrationsplaner.domain.reference import Reference
+
+STATE_SYMBOLS = {"fehlt": "⚠", "entwurf": "✎", "abgeschlossen": "✔"}
+
+
+class Labels:
+    """Lookups from codes to German labels, built once per workspace."""
+
+    def __init__(self, ref: Reference) -> None:
+        self.ref = ref
+        self._offices = {o.key: o.short_name for o in ref.offices}
+        self._office_names = {o.key: o.name for o in ref.offices}
+        self._areas = {a.number: a.short_title for a in ref.action_areas}
+        self._municipalities = {m.key: m.name for m in ref.municipalities()}
+
+    def office(self, key: str | None) -> str:
+        return self._offices.get(key or "", key or "")
+
+    def office_name(self, key: str | None) -> str:
+        return self._office_names.get(key or "", key or "")
+
+    def area(self, number: int | None) -> str:
+        if number is None:
+            return ""
+        return f"{number} {self._areas.get(number, '')}".strip()
+
+    def area_title(self, number: int) -> str:
+        return self._areas.get(number, str(number))
+
+    def municipality(self, key: str) -> str:
+        return self._municipalities.get(key, key)
+
+    def code(self, code_list: str, code: str | None) -> str:
+        return self.ref.codes(code_list).label(code) if code else ""
+
+    def rating(self, code: str | None) -> str:
+        """A rating as symbol plus text (never colour alone)."""
+        entry = self.ref.codes("ratings").get(code)
+        if entry is None:
+            return ""
+        return f"{entry.symbol} {entry.label}"
+
+    def state(self, code: str) -> str:
+        label = self.ref.codes("evaluation_states").label(code)
+        return f"{STATE_SYMBOLS.get(code, '')} {label}".strip()

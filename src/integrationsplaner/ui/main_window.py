@@ -1,0 +1,609 @@
+"""The main window: tabs Übersicht, Maßnahmen, Partner, Bewertungen; menus, toolbar, status bar.
+
+The window owns the open :class:`Workspace` and passes it into each tab (tabs never reach up for
+it). Switching the database rebuilds the tabs. Tabs other than the current one are built when
+first shown, which keeps the start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoGroup,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from integrationsplaner import __version__
+from integrationsplaner.errors import UserError
+from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.ui import msgbox
+from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.settings import Settings
+from integrationsplaner.ui.tab_base import ListEditorTab
+
+log = logging.getLogger(__name__)
+BUNDLE_SUFFIX = ".ipbundle"
+TAB_OVERVIEW, TAB_MEASURES, TAB_PARTNERS, TAB_EVALUATIONS = range(4)
+TAB_TITLES = ("Übersicht", "Maßnahmen", "Partner", "Bewertungen")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ws: Workspace, settings: Settings | None = None,
+                 open_workspace: Callable[[Path], Workspace | None] | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self._open_workspace_fn = open_workspace
+        self.ws: Workspace | None = None
+        self.tabs_by_index: dict[int, QWidget] = {}
+        self._current_tab = -1
+        self._switching = False
+        self.setWindowTitle("Integrationsplaner")
+        self.setAcceptDrops(True)
+        self.setMinimumSize(QSize(640, 400))
+        self.undo_group = QUndoGroup(self)
+        self.tab_widget = QTabWidget()
+        self.tab_widget.setAccessibleName("Bereiche")
+        self.tab_widget.setDocumentMode(True)
+        self.setCentralWidget(self.tab_widget)
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self.tab_widget.currentChanged.connect(self._tab_changed)
+        self.set_workspace(ws)
+        if not self.settings.window_geometry.isEmpty():
+            self.restoreGeometry(self.settings.window_geometry)
+        else:
+            self.resize(1340, 720)
+        if not self.settings.window_state.isEmpty():
+            self.restoreState(self.settings.window_state)
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | str |
+                None = None, tip: str = "", shortcuts: list | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts(shortcuts)
+        elif shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        SK = QKeySequence.StandardKey
+        self.act_new_db = self._action("&Neue Datenbank …", self.new_database,
+                                       tip="Eine neue, leere Datenbank für eine Dienststelle "
+                                           "anlegen")
+        self.act_open_db = self._action("Datenbank ö&ffnen …", self.open_database_dialog, SK.Open,
+                                        tip="Eine andere Datenbankdatei öffnen")
+        self.act_quit = self._action("&Beenden", self.close, "Ctrl+Q",
+                                     tip="Programm beenden")
+        self.act_new = self._action("&Neu", self.new_record, SK.New,
+                                    tip="Neue Maßnahme bzw. neuen Partner anlegen")
+        self.act_save = self._action("&Speichern", self.save, SK.Save,
+                                     tip="Änderungen am aktuellen Datensatz speichern")
+        self.act_discard = self._action("&Verwerfen", self.discard, "Ctrl+Shift+Z",
+                                        tip="Ungespeicherte Änderungen verwerfen")
+        self.act_undo = self.undo_group.createUndoAction(self, "Rückgängig:")
+        self.act_undo.setShortcuts([QKeySequence(SK.Undo)])
+        self.act_undo.setText("&Rückgängig")
+        self.act_redo = self.undo_group.createRedoAction(self, "Wiederholen:")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence(SK.Redo)])
+        self.act_redo.setText("Wieder&holen")
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_delete = self._action("In den &Papierkorb …", self.delete, "Ctrl+Del",
+                                       tip="Aktuellen Datensatz nach Rückfrage löschen")
+        self.act_restore = self._action("&Wiederherstellen", self.restore,
+                                        tip="Datensatz aus dem Papierkorb zurückholen")
+        self.act_find = self._action("&Suchen", self.focus_search, SK.Find,
+                                     tip="Zum Suchfeld der Liste springen")
+        self.act_tabs = []
+        for n, title in enumerate(TAB_TITLES):
+            self.act_tabs.append(self._action(f"&{n + 1} {title}",
+                                              lambda n=n: self.tab_widget.setCurrentIndex(n),
+                                              f"Ctrl+{n + 1}", tip=f"Zum Bereich {title}"))
+        self.act_trash = self._action("&Papierkorb anzeigen", self.toggle_trash,
+                                      tip="Gelöschte Maßnahmen anzeigen")
+        self.act_trash.setCheckable(True)
+        self.act_refresh = self._action("&Aktualisieren", self.refresh_all, SK.Refresh,
+                                        tip="Alle Listen neu einlesen")
+        self.act_reports = [
+            self._action("&Bewertungsbögen …", lambda: self.show_reports("sheets")),
+            self._action("&Halbjahresbericht …", lambda: self.show_reports("review")),
+            self._action("&Maßnahmenkatalog …", lambda: self.show_reports("catalogue")),
+            self._action("&Partnerverzeichnis …", lambda: self.show_reports("partners")),
+        ]
+        self.act_export = self._action("Bündel &exportieren …", self.export_bundle,
+                                       tip="Ihre Daten als Austausch-Bündel speichern")
+        self.act_import = self._action("Bündel &importieren …", self.import_bundle,
+                                       tip="Ein Austausch-Bündel einer anderen Dienststelle "
+                                           "übernehmen")
+        self.act_conflicts = self._action("&Konflikte …", self.show_conflicts)
+        self.act_exchange_history = self._action("&Austauschverlauf …", self.show_history)
+        self.act_keys = self._action("&Schlüssel verwalten …", self.manage_keys)
+        self.act_about = self._action("Ü&ber Integrationsplaner", self.about)
+        self.act_keys_help = self._action("&Tastenkürzel", self.shortcuts_help, SK.HelpContents)
+        self.act_log = self._action("&Protokollordner öffnen", self.open_log_folder)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&Datei")
+        file_menu.addAction(self.act_new_db)
+        file_menu.addAction(self.act_open_db)
+        self.recent_menu = file_menu.addMenu("&Zuletzt geöffnet")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit = bar.addMenu("&Bearbeiten")
+        for action in (self.act_new, self.act_save, self.act_discard, None, self.act_undo,
+                       self.act_redo, None, self.act_delete, self.act_restore, None,
+                       self.act_find):
+            edit.addSeparator() if action is None else edit.addAction(action)
+        view = bar.addMenu("&Ansicht")
+        for action in self.act_tabs:
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(self.act_trash)
+        view.addAction(self.act_refresh)
+        self.view_menu = view
+        reports = bar.addMenu("Be&richte")
+        for action in self.act_reports:
+            reports.addAction(action)
+        exchange = bar.addMenu("A&ustausch")
+        for action in (self.act_export, self.act_import, None, self.act_conflicts,
+                       self.act_exchange_history, None, self.act_keys):
+            exchange.addSeparator() if action is None else exchange.addAction(action)
+        help_menu = bar.addMenu("&Hilfe")
+        help_menu.addAction(self.act_keys_help)
+        help_menu.addAction(self.act_log)
+        help_menu.addSeparator()
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Werkzeugleiste")
+        bar.setObjectName("main_toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setAccessibleName("Werkzeugleiste")
+        for action in (self.act_new, self.act_save, self.act_discard, None, self.act_undo,
+                       self.act_redo, None, self.act_delete, None, self.act_find,
+                       self.act_refresh):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        self.addToolBar(bar)
+        self.toolbar = bar
+        self.view_menu.addAction(bar.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.status_office = QLabel()
+        self.status_file = QLabel()
+        self.status_period = QLabel()
+        self.status_dirty = QLabel()
+        for label, name in ((self.status_office, "Dienststelle"),
+                            (self.status_file, "Datenbankdatei"),
+                            (self.status_period, "Aktueller Betrachtungszeitraum"),
+                            (self.status_dirty, "Speicherstand")):
+            label.setAccessibleName(name)
+            status.addPermanentWidget(label)
+
+    # -- workspace and tabs ----------------------------------------------------------------------
+
+    def set_workspace(self, ws: Workspace) -> None:
+        from integrationsplaner.services.periods import current_period
+
+        old = self.ws
+        self.ws = ws
+        self.labels = Labels(ws.reference)
+        self._switching = True
+        try:
+            for n in range(self.tab_widget.count() - 1, -1, -1):
+                widget = self.tab_widget.widget(n)
+                self.tab_widget.removeTab(n)
+                widget.deleteLater()
+            self.tabs_by_index.clear()
+            for title in TAB_TITLES:
+                placeholder = QWidget()
+                placeholder.setAccessibleName(title)
+                self.tab_widget.addTab(placeholder, title)
+            wanted = self.settings.last_tab if 0 <= self.settings.last_tab < 4 else 1
+            self._current_tab = -1
+            self.tab_widget.setCurrentIndex(wanted)
+        finally:
+            self._switching = False
+        self._ensure_tab(self.tab_widget.currentIndex())
+        self._current_tab = self.tab_widget.currentIndex()
+        self._activate_tab(self._current_tab)
+        if old is not None and old is not ws:
+            old.close()
+        office = self.labels.office_name(ws.office_key)
+        self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}")
+        self.status_office.setText(f"Dienststelle: {office}")
+        self.status_file.setText(f"Datei: {ws.path.name}")
+        self.status_file.setToolTip(str(ws.path))
+        self.status_period.setText(f"Zu bewerten: {current_period().label}")
+        self._update_dirty(False)
+        self.settings.add_recent(ws.path)
+
+    def tab(self, index: int) -> QWidget:
+        return self._ensure_tab(index)
+
+    def _ensure_tab(self, index: int) -> QWidget:
+        existing = self.tabs_by_index.get(index)
+        if existing is not None:
+            return existing
+        assert self.ws is not None
+        widget = self._create_tab(index)
+        self.tabs_by_index[index] = widget
+        self._switching = True
+        try:
+            current = self.tab_widget.currentIndex()
+            old = self.tab_widget.widget(index)
+            self.tab_widget.removeTab(index)
+            self.tab_widget.insertTab(index, widget, TAB_TITLES[index])
+            old.deleteLater()
+            self.tab_widget.setCurrentIndex(current)
+        finally:
+            self._switching = False
+        if isinstance(widget, ListEditorTab):
+            widget.restore_state(self.settings)
+            widget.dirtyChanged.connect(self._update_dirty)
+        start = getattr(widget, "start", None)
+        if start is not None:
+            start()
+        return widget
+
+    def _create_tab(self, index: int) -> QWidget:
+        ws = self.ws
+        assert ws is not None
+        if index == TAB_MEASURES:
+            from integrationsplaner.ui.measures_tab import MeasuresTab
+
+            return MeasuresTab(ws, self.labels, self.settings)
+        if index == TAB_PARTNERS:
+            from integrationsplaner.ui.partners_tab import PartnersTab
+
+            tab = PartnersTab(ws, self.labels, self.settings)
+            tab.openMeasure.connect(self.open_measure)
+            tab.showMeasures.connect(self.show_measures_of_partner)
+            return tab
+        if index == TAB_EVALUATIONS:
+            from integrationsplaner.ui.evaluations_tab import EvaluationsTab
+
+            tab = EvaluationsTab(ws, self.labels, self.settings)
+            tab.printSheets.connect(lambda period: self.show_reports("sheets", period))
+            tab.openMeasure.connect(self.open_measure)
+            return tab
+        from integrationsplaner.ui.overview_tab import OverviewTab
+
+        tab = OverviewTab(ws, self.labels)
+        tab.showMeasures.connect(self.show_measures)
+        tab.showEvaluations.connect(self.show_evaluations)
+        tab.openMeasure.connect(self.open_measure)
+        return tab
+
+    def current_tab(self) -> QWidget:
+        return self._ensure_tab(self.tab_widget.currentIndex())
+
+    def editor_tab(self) -> ListEditorTab | None:
+        widget = self.tabs_by_index.get(self.tab_widget.currentIndex())
+        return widget if isinstance(widget, ListEditorTab) else None
+
+    def _tab_changed(self, index: int) -> None:
+        if self._switching or index < 0:
+            return
+        previous = self.tabs_by_index.get(self._current_tab)
+        if isinstance(previous, ListEditorTab) and not previous.maybe_leave():
+            self._switching = True
+            self.tab_widget.setCurrentIndex(self._current_tab)
+            self._switching = False
+            return
+        self._current_tab = index
+        self._ensure_tab(index)
+        self._activate_tab(index)
+
+    def _activate_tab(self, index: int) -> None:
+        self.settings.last_tab = index
+        tab = self.tabs_by_index.get(index)
+        editor_tab = tab if isinstance(tab, ListEditorTab) else None
+        if editor_tab is not None:
+            stack = editor_tab.editor.undo_stack
+            if stack not in self.undo_group.stacks():
+                self.undo_group.addStack(stack)
+            self.undo_group.setActiveStack(stack)
+        else:
+            self.undo_group.setActiveStack(None)
+        has_editor = editor_tab is not None
+        for action in (self.act_save, self.act_discard, self.act_delete, self.act_restore):
+            action.setEnabled(has_editor)
+        self.act_new.setEnabled(index in (TAB_MEASURES, TAB_PARTNERS))
+        self.act_find.setEnabled(has_editor)
+        self._update_dirty(editor_tab.editor.is_dirty() if editor_tab else False)
+        refresh = getattr(tab, "activated", None)
+        if refresh is not None:
+            refresh()
+
+    def _update_dirty(self, _dirty: bool = False) -> None:
+        dirty = any(isinstance(t, ListEditorTab) and t.editor.is_dirty()
+                    for t in self.tabs_by_index.values())
+        self.status_dirty.setText("● Ungespeicherte Änderungen" if dirty
+                                  else "Alle Änderungen gespeichert")
+        self.setWindowModified(dirty)
+
+    # -- routing of commands -------------------------------------------------------------------
+
+    def new_record(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.new_record()
+
+    def save(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None and tab.save():
+            self.statusBar().showMessage("Gespeichert.", 4000)
+
+    def discard(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.discard()
+
+    def delete(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.delete()
+
+    def restore(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.restore()
+
+    def focus_search(self) -> None:
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.focus_search()
+
+    def toggle_trash(self) -> None:
+        from integrationsplaner.ui.measures_tab import MeasuresTab
+
+        self.tab_widget.setCurrentIndex(TAB_MEASURES)
+        tab = self.tabs_by_index.get(TAB_MEASURES)
+        if isinstance(tab, MeasuresTab) and self.tab_widget.currentIndex() == TAB_MEASURES:
+            tab.filter_bar.trash.setChecked(self.act_trash.isChecked())
+        else:
+            self.act_trash.setChecked(False)
+
+    def refresh_all(self) -> None:
+        for tab in self.tabs_by_index.values():
+            refresh = getattr(tab, "refresh", None)
+            if refresh is not None:
+                refresh()
+        self.statusBar().showMessage("Alle Listen wurden neu eingelesen.", 4000)
+
+    def show_measures(self, flt: object) -> None:
+        from integrationsplaner.ui.measures_tab import MeasuresTab
+
+        self.tab_widget.setCurrentIndex(TAB_MEASURES)
+        tab = self.tabs_by_index.get(TAB_MEASURES)
+        if isinstance(tab, MeasuresTab) and self.tab_widget.currentIndex() == TAB_MEASURES:
+            tab.show_filter(flt)
+
+    def show_measures_of_partner(self, partner_id: str, name: str) -> None:
+        from integrationsplaner.domain.model import MeasureFilter
+        from integrationsplaner.ui.measures_tab import MeasuresTab
+
+        self.tab_widget.setCurrentIndex(TAB_MEASURES)
+        tab = self.tabs_by_index.get(TAB_MEASURES)
+        if isinstance(tab, MeasuresTab) and self.tab_widget.currentIndex() == TAB_MEASURES:
+            tab.filter_bar.set_value(MeasureFilter(partner_id=partner_id), name)
+
+    def show_evaluations(self, period: str, state: str | None) -> None:
+        self.tab_widget.setCurrentIndex(TAB_EVALUATIONS)
+        tab = self.tabs_by_index.get(TAB_EVALUATIONS)
+        if tab is not None and self.tab_widget.currentIndex() == TAB_EVALUATIONS:
+            tab.show_period(period, state)  # type: ignore[attr-defined]
+
+    def open_measure(self, measure_id: str) -> None:
+        from integrationsplaner.domain.model import MeasureFilter
+        from integrationsplaner.ui.measures_tab import MeasuresTab
+
+        self.tab_widget.setCurrentIndex(TAB_MEASURES)
+        tab = self.tabs_by_index.get(TAB_MEASURES)
+        if not isinstance(tab, MeasuresTab) or self.tab_widget.currentIndex() != TAB_MEASURES:
+            return
+        if tab.row_of(measure_id) < 0 and not tab.model.loading:
+            tab.show_filter(MeasureFilter())
+        tab.show_record(measure_id)
+
+    # -- databases -------------------------------------------------------------------------------
+
+    def maybe_leave_all(self) -> bool:
+        for tab in self.tabs_by_index.values():
+            if isinstance(tab, ListEditorTab) and tab.editor.is_dirty():
+                index = self.tab_widget.indexOf(tab)
+                self.tab_widget.setCurrentIndex(index)
+                if not tab.maybe_leave():
+                    return False
+        return True
+
+    def open_database_dialog(self) -> None:
+        folder = str(self.ws.path.parent) if self.ws else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Datenbank öffnen", folder,
+                                              "Integrationsplaner-Datenbank (*.sqlite);;"
+                                              "Alle Dateien (*)")
+        if path:
+            self.open_database(Path(path))
+
+    def open_database(self, path: Path) -> bool:
+        if self.ws is not None and Path(path).resolve() == self.ws.path.resolve():
+            return True
+        if not self.maybe_leave_all():
+            return False
+        from integrationsplaner.services.workspace import open_workspace
+        from integrationsplaner.ui.tasks import wait_all
+
+        wait_all()
+        try:
+            ws = (self._open_workspace_fn or open_workspace)(Path(path))
+        except UserError as exc:
+            msgbox.error(self, "Datenbank kann nicht geöffnet werden", exc.message)
+            return False
+        if ws is None:
+            return False
+        self.set_workspace(ws)
+        return True
+
+    def new_database(self) -> None:
+        from integrationsplaner.ui.first_start import NewDatabaseDialog
+
+        if not self.maybe_leave_all():
+            return
+        dialog = NewDatabaseDialog(self, default_folder=self.ws.path.parent if self.ws else None)
+        if dialog.exec() and dialog.workspace is not None:
+            self.set_workspace(dialog.workspace)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files
+        if not files:
+            action = self.recent_menu.addAction("(noch keine)")
+            action.setEnabled(False)
+            return
+        for n, name in enumerate(files, 1):
+            action = self.recent_menu.addAction(f"&{n} {name}")
+            action.triggered.connect(lambda _c=False, p=name: self.open_database(Path(p)))
+
+    # -- reports and exchange (other modules, loaded when used) -----------------------------------
+
+    def show_reports(self, report: str | None = None, period: str | None = None) -> None:
+        from integrationsplaner.ui.reports_dialog import show_reports_dialog
+
+        show_reports_dialog(self, self.ws, period=period, report=report)
+
+    def export_bundle(self) -> None:
+        from integrationsplaner.ui.exchange_dialogs import export_bundle
+
+        export_bundle(self, self.ws)
+
+    def import_bundle(self, path: Path | None = None) -> None:
+        if not self.maybe_leave_all():
+            return
+        from integrationsplaner.ui.exchange_dialogs import import_bundle
+
+        if import_bundle(self, self.ws, path):
+            self.refresh_all()
+
+    def show_conflicts(self) -> None:
+        from integrationsplaner.ui.exchange_dialogs import show_conflicts
+
+        if show_conflicts(self, self.ws):
+            self.refresh_all()
+
+    def show_history(self) -> None:
+        from integrationsplaner.ui.exchange_dialogs import show_history
+
+        show_history(self, self.ws)
+
+    def manage_keys(self) -> None:
+        from integrationsplaner.ui.exchange_dialogs import manage_keys
+
+        manage_keys(self, self.ws)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.toLocalFile().lower().endswith(BUNDLE_SUFFIX)
+               for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.lower().endswith(BUNDLE_SUFFIX):
+                event.acceptProposedAction()
+                self.import_bundle(Path(path))
+                return
+        event.ignore()
+
+    # -- help ----------------------------------------------------------------------------------
+
+    def about(self) -> None:
+        msgbox.info(self, "Über Integrationsplaner",
+                    f"Integrationsplaner {__version__}\n\nMaßnahmen, Partner und Bewertungen des "
+                    "regionalen Integrationskonzepts des Landkreises Kaiserslautern planen, "
+                    "austauschen und auswerten.\n\nLizenz: EUPL-1.2")
+
+    def shortcuts_help(self) -> None:
+        msgbox.info(self, "Tastenkürzel", SHORTCUTS_TEXT)
+
+    def open_log_folder(self) -> None:
+        from integrationsplaner.ui.crash import log_path
+
+        path = log_path()
+        if path is None:
+            msgbox.info(self, "Protokoll", "Es wird keine Protokolldatei geschrieben.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def save_settings(self) -> None:
+        self.settings.window_geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
+        self.settings.last_tab = self.tab_widget.currentIndex()
+        for tab in self.tabs_by_index.values():
+            if isinstance(tab, ListEditorTab):
+                tab.save_state(self.settings)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_leave_all():
+            event.ignore()
+            return
+        self.save_settings()
+        from integrationsplaner.ui.tasks import wait_all
+
+        wait_all()
+        event.accept()
+
+    def close_workspace(self) -> None:
+        """Close the database (the window is going away)."""
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
+
+
+SHORTCUTS_TEXT = """Strg+1 … Strg+4: Übersicht, Maßnahmen, Partner, Bewertungen
+Strg+F: Suchfeld der Liste
+Strg+N: neue Maßnahme / neuer Partner
+Strg+S: speichern
+Strg+Umschalt+Z: Änderungen verwerfen
+Strg+Z / Strg+Y: rückgängig / wiederholen (im aktuellen Datensatz)
+Strg+Entf: in den Papierkorb
+F5: alle Listen neu einlesen
+Alt + unterstrichener Buchstabe: Feld oder Schaltfläche direkt anspringen
+Tab / Umschalt+Tab: nächstes / voriges Feld; Pfeiltasten: in Listen und Tabellen
+F2: Tabellenzelle bearbeiten; Leertaste: Haken setzen oder entfernen"""
+
+

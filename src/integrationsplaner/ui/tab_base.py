@@ -1,0 +1,148 @@
+"""What the Maßnahmen, Partner and Bewertungen tabs share: a list beside a detail editor, the
+unsaved-changes guard on switching record, re-selecting after a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from integrationsplaner.errors import UserError
+from integrationsplaner.ui import msgbox
+from integrationsplaner.ui.editor import RecordEditor
+
+
+def make_table(name: str, description: str) -> QTableView:
+    view = QTableView()
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    header = view.horizontalHeader()
+    header.setSectionsMovable(True)
+    header.setHighlightSections(False)
+    header.setStretchLastSection(True)
+    view.setAccessibleName(name)
+    view.setAccessibleDescription(description)
+    view.setTabKeyNavigation(False)
+    return view
+
+
+class ListEditorTab(QWidget):
+    """A table of records and the editor of the current one."""
+
+    dirtyChanged = Signal(bool)
+    statusMessage = Signal(str)
+    title = ""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: QTableView
+        self.editor: RecordEditor
+        self._selecting = False
+
+    def connect_view(self) -> None:
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.editor.dirtyChanged.connect(self.dirtyChanged)
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def id_at(self, row: int) -> str | None:
+        raise NotImplementedError
+
+    def row_of(self, record_id: str | None) -> int:
+        raise NotImplementedError
+
+    def open_id(self, record_id: str) -> None:
+        """Load a record into the editor (no guard)."""
+        raise NotImplementedError
+
+    # -- selection with guard ---------------------------------------------------------------
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if self._selecting:
+            return
+        record_id = self.id_at(current.row()) if current.isValid() else None
+        if record_id is None or record_id == self.editor.record_id:
+            return
+        if not self.editor.maybe_leave():
+            self._select_row(previous.row() if previous.isValid() else
+                             self.row_of(self.editor.record_id))
+            return
+        self._open(record_id)
+
+    def _open(self, record_id: str) -> None:
+        try:
+            self.open_id(record_id)
+        except UserError as exc:
+            msgbox.warning(self, "Nicht verfügbar", exc.message)
+
+    def _select_row(self, row: int) -> None:
+        self._selecting = True
+        try:
+            model = self.view.model()
+            if row < 0 or row >= model.rowCount():
+                self.view.selectionModel().clear()
+                return
+            index = model.index(row, 0)
+            self.view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self.view.scrollTo(index)
+        finally:
+            self._selecting = False
+
+    def reselect(self) -> None:
+        """After the list was reloaded: mark the record shown in the editor again."""
+        self._select_row(self.row_of(self.editor.record_id))
+
+    def show_record(self, record_id: str) -> bool:
+        """Open a record (from elsewhere, e.g. a double-click in another tab), with guard."""
+        if record_id != self.editor.record_id:
+            if not self.editor.maybe_leave():
+                return False
+            self._open(record_id)
+        self.reselect()
+        return True
+
+    # -- commands the main window routes here -------------------------------------------------
+
+    def maybe_leave(self) -> bool:
+        return self.editor.maybe_leave()
+
+    def save(self) -> bool:
+        return self.editor.save()
+
+    def discard(self) -> None:
+        self.editor.discard()
+
+    def delete(self) -> None:
+        self.editor.delete()
+
+    def restore(self) -> None:
+        self.editor.restore()
+
+    def new_record(self) -> None:
+        """Hook; tabs without new records ignore it."""
+
+    def focus_search(self) -> None:
+        """Hook."""
+
+    def refresh(self) -> None:
+        """Re-read everything (after an import)."""
+
+    def save_state(self, settings: Any) -> None:
+        """Hook: remember splitter and columns."""
+
+    def restore_state(self, settings: Any) -> None:
+        """Hook."""
+
+    @staticmethod
+    def align_left(view: QTableView) -> None:
+        view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft
+                                                    | Qt.AlignmentFlag.AlignVCenter)
