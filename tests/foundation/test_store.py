@@ -57,10 +57,13 @@ def test_upgrade_downgrade_with_data(tmp_path: Path) -> None:
 
         demo.generate(ws, 10, seed=2)
     head = migrations.SCHEMA_HEAD
-    if migrations.KNOWN_REVISIONS.index(head) > 0:
-        previous = migrations.KNOWN_REVISIONS[migrations.KNOWN_REVISIONS.index(head) - 1]
+    revisions = migrations.KNOWN_REVISIONS
+    for previous in reversed(revisions[:-1]):  # step down and up again with the data inside
         migrations.downgrade(path, previous)
         migrations.upgrade(path, previous)
+        with open_workspace(path) as ws:
+            assert measures.count_measures(ws) == 10
+            assert len(measures.get_measure(ws, measures.measure_ids(ws)[0]).indicators) == 3
     migrations.downgrade(path, "base")
     con = sqlite3.connect(path)
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
