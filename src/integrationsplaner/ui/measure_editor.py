@@ -177,6 +177,7 @@ class MeasureEditor(RecordEditor):
                                      "Strategisches Handlungsfeld des Integrationskonzepts"))
         self.owner = QLabel()
         self.owner.setAccessibleName("Zuständige Dienststelle")
+        self.owner.setWordWrap(True)
         self.owner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                            | Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = f.add(ComboField("status", "&Status:",
