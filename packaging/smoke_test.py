@@ -43,7 +43,7 @@ def main() -> None:
         run(sys.executable, ROOT / "packaging" / "build.py", "--no-installer")
     from integrationsplaner import __version__
 
-    size = sum(p.stat().st_size for p in DIST.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in DIST.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"Programmordner: {size / 2**20:.0f} MiB")
     with tempfile.TemporaryDirectory(prefix="ip-smoke-") as tmp:
         work = Path(tmp)
