@@ -8,6 +8,7 @@ state, so "unsaved changes" is simply ``not undo_stack.isClean()``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -96,7 +97,7 @@ class RecordEditor(QWidget):
         self.form = Form()
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(200)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirtyChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.record: Any = None
         self.readonly = False
         self.readonly_reason = ""
@@ -161,6 +162,10 @@ class RecordEditor(QWidget):
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._update_buttons()
+
+    def _clean_changed(self, clean: bool) -> None:
+        with contextlib.suppress(RuntimeError, TypeError):  # the widget is being destroyed
+            self.dirtyChanged.emit(not clean)
 
     # -- hooks for subclasses ----------------------------------------------------------------
 

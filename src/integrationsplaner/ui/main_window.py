@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.tabs_by_index: dict[int, QWidget] = {}
         self._current_tab = -1
         self._switching = False
-        self.setWindowTitle("Integrationsplaner")
+        self.setWindowTitle("Integrationsplaner[*]")
         self.setAcceptDrops(True)
         self.setMinimumSize(QSize(640, 400))
         self.undo_group = QUndoGroup(self)
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         if old is not None and old is not ws:
             old.close()
         office = self.labels.office_name(ws.office_key)
-        self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}")
+        self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}[*]")
         self.status_office.setText(f"Dienststelle: {office}")
         self.status_file.setText(f"Datei: {ws.path.name}")
         self.status_file.setToolTip(str(ws.path))

@@ -47,7 +47,7 @@ def silenced(answers: dict[str, str] | None = None, default: str = CANCEL) -> It
     """Answer questions by topic (``{"unsaved": SAVE}``) and record all messages instead."""
     global _silencer
     previous = _silencer
-    _silencer = _Silencer(answers or {}, default)
+    _silencer = _Silencer(answers if answers is not None else {}, default)
     try:
         yield _silencer.shown
     finally:
