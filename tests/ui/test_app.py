@@ -1,0 +1,113 @@
+"""Start, databases, settings, partners, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray
+
+from integrationsplaner.services import partners
+from integrationsplaner.ui import app, crash
+from integrationsplaner.ui.main_window import TAB_PARTNERS
+from integrationsplaner.ui.settings import Settings
+
+
+def test_broken_database_gets_a_german_message(qtbot, tmp_path, answers, shown):
+    broken = tmp_path / "kaputt.sqlite"
+    broken.write_bytes(b"Das ist keine Datenbank" * 10)
+    assert app.open_or_create(broken) is None
+    assert shown[-1].kind == "error"
+    assert "keine Integrationsplaner-Datenbank" in shown[-1].text
+
+
+def test_open_database_from_menu_keeps_window_on_error(make_window, ws, tmp_path, answers,
+                                                      shown):
+    window = make_window(ws)
+    missing = tmp_path / "fehlt.sqlite"
+    assert not window.open_database(missing)
+    assert "gibt es nicht" in shown[-1].text
+    assert window.ws is ws
+
+
+def test_switch_database_and_recent_files(make_window, ws, kreis_ws, settings, answers):
+    window = make_window(ws)
+    path = kreis_ws.path
+    kreis_ws.close()
+    assert window.open_database(path)
+    assert window.ws.office_key == "kreis-kl"
+    assert "Kreisverwaltung" in window.status_office.text()
+    assert settings.recent_files[0] == str(path.resolve())
+    window.ws.close()
+
+
+def test_settings_are_typed_and_remembered(tmp_path: Path):
+    settings = Settings(tmp_path / "s.ini")
+    assert settings.last_tab == 1 and settings.recent_files == []
+    settings.last_tab = 3
+    settings.measures_splitter = QByteArray(b"abc")
+    for n in range(12):
+        settings.add_recent(tmp_path / f"{n}.sqlite")
+    settings.sync()
+    again = Settings(tmp_path / "s.ini")
+    assert again.last_tab == 3
+    assert bytes(again.measures_splitter) == b"abc"
+    assert len(again.recent_files) == 8 and again.recent_files[0].endswith("11.sqlite")
+
+
+def test_window_remembers_tab_and_geometry(make_window, ws, settings, answers):
+    window = make_window(ws, tab=TAB_PARTNERS)
+    window.close()
+    assert settings.last_tab == TAB_PARTNERS
+    assert not settings.window_geometry.isEmpty()
+    assert not settings.partners_splitter.isEmpty()
+
+
+def test_crash_dialog_names_the_log_file(tmp_path, answers, shown):
+    log_file = crash.setup_logging(tmp_path / "log" / "integrationsplaner.log")
+    try:
+        raise RuntimeError("Testfehler")
+    except RuntimeError as exc:
+        crash.excepthook(type(exc), exc, exc.__traceback__)
+    assert shown[-1].title == "Unerwarteter Fehler"
+    assert str(log_file) in shown[-1].text
+    assert "Testfehler" in log_file.read_text(encoding="utf-8")
+    import logging
+
+    for handler in list(logging.getLogger().handlers):
+        if getattr(handler, "baseFilename", "") == str(log_file):
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def test_partner_create_contacts_and_measures(make_window, demo_ws, qtbot, answers):
+    window = make_window(demo_ws, tab=TAB_PARTNERS)
+    tab = window.current_tab()
+    window.act_new.trigger()
+    editor = tab.editor
+    qtbot.keyClicks(editor.name.edit, "Sprachtreff Kaiserslautern")
+    qtbot.keyClicks(editor.postal_code.edit, "6765")
+    qtbot.keyClicks(editor.email.edit, "kein-at")
+    editor.sections.setCurrentIndex(1)
+    editor.contacts.add_button.click()
+    editor.contacts.table.item(0, 0).setText("Erika Muster")
+    window.act_save.trigger()
+    assert editor.record.id is None
+    assert "fünf Ziffern" in editor.postal_code.error.text()
+    assert "E-Mail" in editor.email.error.text()
+    editor.postal_code.edit.setText("67655")
+    editor.email.edit.setText("info@sprachtreff.de")
+    editor.email._emit()
+    window.act_save.trigger()
+    assert editor.record.id is not None, editor.issues_banner.text()
+    assert partners.get_partner(demo_ws, editor.record.id).contacts[0].name == "Erika Muster"
+    assert tab.row_of(editor.record.id) >= 0
+    # a partner with measures: double-click opens the measure
+    tab.search.setText("")
+    tab.reload()
+    with_measures = next(r for r in tab.model.rows()
+                         if partners.measures_of_partner(demo_ws, r.id))
+    tab.view.selectRow(tab.row_of(with_measures.id))
+    assert editor.measures.rowCount() > 0
+    measure_id = editor.measures.row_at(0)[0].id
+    editor.measure_view.doubleClicked.emit(editor.measures.index(0, 0))
+    assert window.current_tab().editor.record.id == measure_id
