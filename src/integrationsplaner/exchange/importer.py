@@ -565,8 +565,8 @@ _after_records_hook: Callable[[], None] | None = None
 def refusal_message(plan: ImportPlan) -> str:
     reasons = [i.reason for i in plan.items("refused", 3)]
     text = "; ".join(dict.fromkeys(reasons))
-    return (f"Das Bündel „{plan.header.path.name}“ wurde abgelehnt: {plan.summary['refused']} "
-            f"Datensätze sind unzulässig ({text}). Es wurde nichts geändert.")
+    return (f"Das Bündel „{plan.header.path.name}“ wurde abgelehnt, unzulässige Datensätze: "
+            f"{plan.summary['refused']} ({text}). Es wurde nichts geändert.")
 
 
 def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:

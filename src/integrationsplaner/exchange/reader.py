@@ -331,6 +331,14 @@ def read_header(ws: Workspace, path: Path, *, trust_new_sender: bool = False) ->
         raise _fail(f"Die Signatur von „{path.name}“ ist ungültig: das Manifest wurde nach dem "
                     "Signieren verändert oder mit einem anderen Schlüssel signiert. Die Datei "
                     "wird nicht verarbeitet.")
+    recipient = manifest.get("recipient")
+    if not isinstance(recipient, str) or (
+            recipient != "*" and recipient not in ws.reference.office_keys()):
+        raise bad_manifest
+    if recipient not in ("*", ws.office_key):
+        raise _fail(f"„{path.name}“ ist für die Dienststelle "
+                    f"{ws.reference.office(recipient).name} bestimmt, nicht für diese. Es wurde "
+                    "nichts geändert.")
     with ws.db.read() as session:
         trusted = identity.trusted_keys(session, office)
     short = identity.short_fingerprint(fp)
@@ -355,7 +363,6 @@ def read_header(ws: Workspace, path: Path, *, trust_new_sender: bool = False) ->
     # the signature holds: now the rest of the manifest, strictly
     bundle_id = manifest.get("bundle_id")
     created = manifest.get("created_at")
-    recipient = manifest.get("recipient")
     coverage = manifest.get("coverage")
     acks = manifest.get("acknowledgements")
     replicas = manifest.get("replicas", {})
@@ -371,12 +378,6 @@ def read_header(ws: Workspace, path: Path, *, trust_new_sender: bool = False) ->
         created_at = datetime.fromisoformat(created[:-1])
     except ValueError:
         raise bad_manifest from None
-    if recipient != "*" and recipient not in ws.reference.office_keys():
-        raise bad_manifest
-    if recipient not in ("*", ws.office_key):
-        raise _fail(f"„{path.name}“ ist für die Dienststelle "
-                    f"{ws.reference.office(recipient).name} bestimmt, nicht für diese. Es wurde "
-                    "nichts geändert.")
     district = manifest.get("district", "")
     if district and ws.db.meta.get("district_key") and district != ws.db.meta["district_key"]:
         raise _fail(f"„{path.name}“ stammt aus einem anderen Landkreis ({_safe(district)}).")
