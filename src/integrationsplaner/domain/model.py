@@ -12,6 +12,17 @@ from datetime import date, datetime
 
 
 @dataclass
+class RecordState:
+    """Identity and version of a stored record as read (``id`` None: not saved yet)."""
+
+    id: str | None = None
+    version: dict[str, int] = field(default_factory=dict)
+    deleted: bool = False
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+
+@dataclass
 class IndicatorData:
     name: str = ""
     unit: str = ""
@@ -49,7 +60,7 @@ class ParticipationData:
 
 
 @dataclass
-class MeasureData:
+class MeasureData(RecordState):
     office_key: str = ""
     code: str = ""
     title: str = ""
@@ -67,11 +78,6 @@ class MeasureData:
     budget_lines: list[BudgetLineData] = field(default_factory=list)
     milestones: list[MilestoneData] = field(default_factory=list)
     partners: list[ParticipationData] = field(default_factory=list)
-    id: str | None = None
-    version: dict[str, int] = field(default_factory=dict)
-    deleted: bool = False
-    updated_at: datetime | None = None
-    updated_by: str = ""
 
 
 @dataclass
@@ -85,7 +91,7 @@ class ContactData:
 
 
 @dataclass
-class PartnerData:
+class PartnerData(RecordState):
     office_key: str = ""
     name: str = ""
     kind: str = "sonstige"
@@ -99,15 +105,10 @@ class PartnerData:
     offices: list[str] = field(default_factory=list)
     notes: str = ""
     contacts: list[ContactData] = field(default_factory=list)
-    id: str | None = None
-    version: dict[str, int] = field(default_factory=dict)
-    deleted: bool = False
-    updated_at: datetime | None = None
-    updated_by: str = ""
 
 
 @dataclass
-class EvaluationData:
+class EvaluationData(RecordState):
     measure_id: str = ""
     period: str = ""
     office_key: str = ""
@@ -125,11 +126,6 @@ class EvaluationData:
     recommendation: str | None = None
     evaluated_by: str = ""
     evaluated_on: date | None = None
-    id: str | None = None
-    version: dict[str, int] = field(default_factory=dict)
-    deleted: bool = False
-    updated_at: datetime | None = None
-    updated_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -136,16 +136,8 @@ def save_measure(ws: Workspace, data: MeasureData) -> SaveResult:
         values = {f: getattr(data, f) for f in MEASURE_FIELDS}
         values["target_groups"] = sorted(set(data.target_groups))
         values["municipalities"] = sorted(set(data.municipalities))
-        if data.id is None:
-            measure = records.create(session, Measure, actor, **values)
-            session.flush()
-            created, changed = True, list(values)
-        else:
-            measure = _load(session, data.id)
-            records.check_owner(measure, actor, "Die Maßnahme")
-            records.check_version(measure, data.version, "Die Maßnahme")
-            created = False
-            changed = records.change(session, measure, actor, values)
+        measure, created, changed = records.save(
+            session, Measure, actor, data.id, data.version, values, "Die Maßnahme", _load)
         parent = {"measure_id": measure.id, "office_key": measure.office_key}
         changed += records.sync_children(
             session, actor, Indicator, _children(session, Indicator, measure.id),

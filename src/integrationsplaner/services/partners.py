@@ -67,16 +67,8 @@ def save_partner(ws: Workspace, data: PartnerData) -> SaveResult:
     values["action_areas"] = sorted(set(data.action_areas))
     values["offices"] = sorted(set(data.offices))
     with ws.db.transaction() as session:
-        if data.id is None:
-            partner = records.create(session, Partner, actor, **values)
-            session.flush()
-            created, changed = True, list(values)
-        else:
-            partner = _load(session, data.id)
-            records.check_owner(partner, actor, "Der Partner")
-            records.check_version(partner, data.version, "Der Partner")
-            created = False
-            changed = records.change(session, partner, actor, values)
+        partner, created, changed = records.save(
+            session, Partner, actor, data.id, data.version, values, "Der Partner", _load)
         existing = list(session.scalars(
             select(ContactPerson).where(ContactPerson.partner_id == partner.id)))
         changed += records.sync_children(

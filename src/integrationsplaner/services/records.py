@@ -8,6 +8,7 @@ the stamps it receives (imported data is never re-stamped with local time or ide
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -83,6 +84,29 @@ def change(session: Session, record: Synced, actor: Actor, changes: dict[str, An
     record.updated_at = utcnow()
     record.updated_by = actor.user
     return changed
+
+
+def save(
+    session: Session,
+    model: type[T],
+    actor: Actor,
+    record_id: str | None,
+    expected_version: dict[str, int],
+    values: dict[str, Any],
+    what: str,
+    load: Callable[[Session, str], T],
+) -> tuple[T, bool, list[str]]:
+    """Create (``record_id`` None) or update a top-level record owned by the actor's office.
+
+    Returns the record, whether it was created, and the names of the fields that changed."""
+    if record_id is None:
+        record = create(session, model, actor, **values)
+        session.flush()
+        return record, True, list(values)
+    record = load(session, record_id)
+    check_owner(record, actor, what)
+    check_version(record, expected_version, what)
+    return record, False, change(session, record, actor, values)
 
 
 def sync_children(
