@@ -19,9 +19,31 @@ from integrationsplaner.services import measures
 from integrationsplaner.services.workspace import Workspace, create_workspace
 
 
+_TEMPLATES: dict[str, Path] = {}
+
+
 def make_ws(folder: Path, office: str, name: str | None = None) -> Workspace:
+    """A new empty database of ``office`` (copied from a template: migrations are slow) with its
+    own replica id, like a fresh installation."""
+    import shutil
+    import tempfile
+
+    from integrationsplaner.services.workspace import open_workspace
+    from integrationsplaner.store.database import new_replica_id
+
     folder.mkdir(parents=True, exist_ok=True)
-    return create_workspace(folder / f"{name or office}.sqlite", office, user=name or office)
+    template = _TEMPLATES.get(office)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="ip-template-")) / f"{office}.sqlite"
+        create_workspace(template, office, user="vorlage").close()
+        _TEMPLATES[office] = template
+    target = folder / f"{name or office}.sqlite"
+    shutil.copy(template, target)
+    con = sqlite3.connect(target)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'replica_id'", (new_replica_id(),))
+    con.commit()
+    con.close()
+    return open_workspace(target, user=name or office)
 
 
 def trust_all(workspaces: list[Workspace], folder: Path) -> None:
