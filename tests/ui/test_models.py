@@ -64,3 +64,12 @@ def test_row_list_models(qtmodeltester, demo_ws):
     history = history_model(labels)
     history.set_rows(audit.history(demo_ws, ids))
     qtmodeltester.check(history)
+
+
+def test_text_filter_finds_codes_too(demo_ws):
+    model = MeasureTableModel(demo_ws, Labels(demo_ws.reference))
+    model.start()
+    code = model.data(model.index(0, 0))
+    model.set_filter(MeasureFilter(text=code))
+    assert model.rowCount() >= 1
+    assert code in [model.data(model.index(r, 0)) for r in range(model.rowCount())]

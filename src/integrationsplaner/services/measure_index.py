@@ -95,7 +95,11 @@ class MeasureIndex:
                     "SELECT rowid FROM measures_fts WHERE measures_fts MATCH ?", (match,)
                 ).fetchall()
             by_seq = self._by_seq
-            candidates = sorted(by_seq[s] for (s,) in seqs if s in by_seq)
+            found = {by_seq[s] for (s,) in seqs if s in by_seq}
+            needle = flt.text.strip().casefold()
+            if " " not in needle:  # the code is not in the full-text index: match it here
+                found.update(n for n, code in enumerate(self.code) if needle in code)
+            candidates = sorted(found)
         if flt.partner_id:
             with ws.db.read() as session:
                 ids = session.connection().exec_driver_sql(
@@ -154,6 +158,13 @@ class MeasureIndex:
     def sort(self, positions: list[int], column: str, descending: bool = False) -> list[int]:
         """Sort positions by a list column (see :meth:`rank`)."""
         return sorted(positions, key=self.rank(column).__getitem__, reverse=descending)
+
+
+def count_live(ws: Workspace) -> int:
+    """Number of live measures (plain SQL: no ORM query to compile at start-up)."""
+    with ws.db.read() as session:
+        return session.connection().exec_driver_sql(
+            "SELECT count(*) FROM measures WHERE deleted = 0").scalar() or 0
 
 
 def load_measure_index(ws: Workspace) -> MeasureIndex:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from integrationsplaner.domain.formatting import format_number
 from integrationsplaner.domain.model import MeasureFilter
-from integrationsplaner.services import periods as period_service
+from integrationsplaner.domain.periods import HalfYear, half_years
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui.forms import describe
 from integrationsplaner.ui.labels import Labels
@@ -32,6 +33,14 @@ from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab, make_table
 
 ALL = None
+
+
+def _periods(ws: Workspace) -> list[HalfYear]:
+    """Half-years from the first concept period up to now, newest first (no database query:
+    the filter needs only their names)."""
+    first = min(p.start_year for p in ws.reference.concept_periods)
+    last = HalfYear.containing(date.today())
+    return sorted((p for p in half_years(first, last.year) if p <= last), reverse=True)
 
 
 def _combo(name: str, description: str, all_label: str,
@@ -78,7 +87,7 @@ class MeasureFilterBar(QWidget):
                             [(c.code, c.label) for c in ref.codes("target_groups").entries])
         self.period = _combo("Zeitraum", "Nur Maßnahmen, die in diesem Halbjahr laufen",
                              "Alle Zeiträume",
-                             [(p.key, p.label) for p in period_service.list_periods(ws)])
+                             [(p.key, p.label) for p in _periods(ws)])
         self.partner = QPushButton("Partner: alle …")
         describe(self.partner, "Partner-Filter",
                  "Nur Maßnahmen, an denen ein bestimmter Partner beteiligt ist; öffnet die Suche")

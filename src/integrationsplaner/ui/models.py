@@ -18,7 +18,11 @@ from PySide6.QtGui import QFont
 from integrationsplaner.domain.formatting import format_date
 from integrationsplaner.domain.model import MeasureFilter, MeasureRow
 from integrationsplaner.services import measures as measure_service
-from integrationsplaner.services.measure_index import MeasureIndex, load_measure_index
+from integrationsplaner.services.measure_index import (
+    MeasureIndex,
+    count_live,
+    load_measure_index,
+)
 from integrationsplaner.services.measure_index import refresh as refresh_index
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui.labels import Labels
@@ -69,7 +73,7 @@ class MeasureTableModel(QAbstractTableModel):
     def start(self) -> None:
         """Load the list: at once when small, else first page now and the index in the
         background."""
-        total = measure_service.count_measures(self.ws, MeasureFilter())
+        total = count_live(self.ws)
         if total <= self.SYNC_LIMIT:
             self.measure_index = load_measure_index(self.ws)
             self.reload()

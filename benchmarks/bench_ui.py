@@ -1,0 +1,158 @@
+"""UI figures (offscreen): cold start to the main window with the 300-measure demo district; with
+100,000 measures: first rows after start, full list ready, filter keystroke, sort by each column,
+peak memory.
+
+Usage: python benchmarks/bench_ui.py [--runs 5] [--db300 PATH] [--db100k PATH]
+Missing demo databases are built with ``integrationsplaner demo`` (100,000 take about a minute).
+Every run is its own process (cold Python, warm OS file cache); figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STARTUP = r"""
+import os, sys, time
+from pathlib import Path
+started = float(sys.argv[2])
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from integrationsplaner.services.workspace import open_workspace
+from integrationsplaner.ui.main_window import MainWindow
+from integrationsplaner.ui.settings import Settings
+ws = open_workspace(sys.argv[1])
+window = MainWindow(ws, Settings(Path(sys.argv[3])))
+window.show()
+app.processEvents()
+tab = window.current_tab()
+first = tab.model.data(tab.model.index(0, 1))
+assert first, "no rows shown"
+shown = time.time() - started
+print(f"{shown:.4f}", flush=True)
+os._exit(0)
+"""
+
+LARGE = r"""
+import json, os, resource, statistics, sys, time
+from pathlib import Path
+started = float(sys.argv[2])
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from integrationsplaner.services.workspace import open_workspace
+from integrationsplaner.ui import tasks
+from integrationsplaner.ui.main_window import MainWindow
+from integrationsplaner.ui.settings import Settings
+ws = open_workspace(sys.argv[1], readonly=True)
+window = MainWindow(ws, Settings(Path(sys.argv[3])))
+window.resize(1366, 768)
+window.show()
+app.processEvents()
+tab = window.current_tab()
+assert tab.model.data(tab.model.index(0, 1))
+first_rows = time.time() - started
+while tab.model.loading:
+    tasks.wait_all(100)
+    app.processEvents()
+ready = time.time() - started
+assert tab.model.rowCount() >= 100_000, tab.model.rowCount()
+
+def timed(action):
+    t = time.perf_counter()
+    action()
+    app.processEvents()  # the view repaints its visible rows (fetching their page)
+    tab.view.viewport().repaint()
+    return (time.perf_counter() - t) * 1000
+
+keystrokes = []
+for word in ("sprach", "kita", "jobbörse", "ehrenamt"):
+    for n in range(1, len(word) + 1):
+        text = word[:n]
+        keystrokes.append(timed(lambda: tab.filter_bar.search.setText(text) or
+                                tab.filter_bar._emit_now()))
+    tab.filter_bar.search.setText("")
+    tab.filter_bar._emit_now()
+combo = tab.filter_bar.area
+combos = [timed(lambda i=i: combo.setCurrentIndex(i)) for i in (1, 2, 3, 0)]
+sorts_first, sorts_again = [], []
+for column in range(7):
+    sorts_first.append(timed(lambda: tab.view.sortByColumn(column, Qt.SortOrder.AscendingOrder)))
+for column in range(7):
+    sorts_again.append(timed(lambda: tab.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)))
+scroll = timed(lambda: tab.view.scrollToBottom())
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"first_rows_s": first_rows, "list_ready_s": ready,
+                  "keystroke_ms": statistics.median(keystrokes),
+                  "keystroke_max_ms": max(keystrokes),
+                  "combo_filter_ms": statistics.median(combos),
+                  "sort_first_ms": statistics.median(sorts_first),
+                  "sort_first_max_ms": max(sorts_first),
+                  "sort_again_ms": statistics.median(sorts_again),
+                  "scroll_to_end_ms": scroll, "peak_mb": peak_mb}), flush=True)
+os._exit(0)
+"""
+
+
+def _ensure(path: Path, measures: int) -> Path:
+    if not path.exists():
+        print(f"Baue Demo-Datenbank mit {measures} Maßnahmen: {path}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "integrationsplaner", "demo", "--db", str(path),
+                        "--measures", str(measures)], check=True)
+    return path
+
+
+def _run(code: str, db: Path, settings_dir: Path) -> str:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    settings = settings_dir / f"s{time.time_ns()}.ini"
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", code, str(db), repr(started), str(settings)],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--db300", type=Path, default=Path("/tmp/ui-demo.sqlite"))
+    parser.add_argument("--db100k", type=Path, default=Path("/tmp/ui-demo-100k.sqlite"))
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    try:
+        small = work / "demo300.sqlite"
+        shutil.copy(_ensure(args.db300, 300), small)
+        starts = [float(_run(STARTUP, small, work)) for _ in range(args.runs)]
+        result: dict[str, float] = {"cold_start_300_s": statistics.median(starts)}
+        print(f"Kaltstart bis Hauptfenster (300 Maßnahmen): Median {result['cold_start_300_s']:.2f} s "
+              f"(Ziel ≤ 1,0 s; Läufe: {', '.join(f'{s:.2f}' for s in starts)})")
+        if not args.skip_large:
+            big = _ensure(args.db100k, 100_000)
+            runs = [json.loads(_run(LARGE, big, work)) for _ in range(max(1, args.runs // 2))]
+            for key in runs[0]:
+                result[key] = statistics.median(r[key] for r in runs)
+            print(f"100.000 Maßnahmen: erste Zeilen {result['first_rows_s']:.2f} s (Ziel ≤ 1 s), "
+                  f"ganze Liste sortier-/filterbar {result['list_ready_s']:.2f} s")
+            print(f"  Filter je Tastendruck: Median {result['keystroke_ms']:.0f} ms, "
+                  f"max {result['keystroke_max_ms']:.0f} ms (Ziel ≤ 100 ms); "
+                  f"Auswahlfilter {result['combo_filter_ms']:.0f} ms")
+            print(f"  Sortieren je Spalte: erstmals Median {result['sort_first_ms']:.0f} ms "
+                  f"(max {result['sort_first_max_ms']:.0f}), danach "
+                  f"{result['sort_again_ms']:.0f} ms (Ziel ≤ 300 ms)")
+            print(f"  Spitzenspeicher {result['peak_mb']:.0f} MB (Ziel ≤ 400 MB)")
+        print(json.dumps(result, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
