@@ -116,8 +116,15 @@ def join(local: State, remote: State, fields: Iterable[str]) -> Outcome:
 
 
 def _new_open(local: State, result: State, name: str) -> bool:
-    before = {(r, c) for r, c, _v in open_siblings(local, name)} | {local.dot(name)}
-    return any((r, c) not in before for r, c, _v in open_siblings(result, name))
+    """Whether the result has an open conflict on the field that the local state did not show
+    in this form (a new concurrent value, or a conflict that was not there before)."""
+    after = open_siblings(result, name)
+    if not after:
+        return False
+    before = {(r, c) for r, c, _v in open_siblings(local, name)}
+    if not before:
+        return True
+    return ({(r, c) for r, c, _v in after} | {result.dot(name)}) != (before | {local.dot(name)})
 
 
 def _delete_conflict(local: State, remote: State, merged: State,

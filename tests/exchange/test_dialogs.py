@@ -1,0 +1,84 @@
+"""The Austausch dialogs: preview groups, conflicts side by side, accessible names, worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QAbstractButton, QWidget
+
+from integrationsplaner.exchange.conflicts import list_conflicts
+from integrationsplaner.exchange.export import export_bundle
+from integrationsplaner.exchange.importer import apply_import, prepare_import
+from integrationsplaner.services import measures
+from integrationsplaner.ui import exchange_dialogs as dialogs
+
+from .helpers import edit_measure, exchange, make_ws, new_measure, trust_all
+
+
+def _all_named(widget: QWidget) -> None:
+    for child in widget.findChildren(QWidget):
+        if isinstance(child, QAbstractButton) or child.focusPolicy() != 0:
+            if child.isVisibleTo(widget) and child.metaObject().className() not in (
+                    "QScrollBar", "QHeaderView", "QTableCornerButton", "QSplitterHandle"):
+                assert child.accessibleName() or (
+                    isinstance(child, QAbstractButton) and child.text()), child
+
+
+def test_preview_and_conflicts_dialogs(qtbot, tmp_path: Path) -> None:
+    pc1 = make_ws(tmp_path / "a", "vg-landstuhl", "pc1")
+    pc2 = make_ws(tmp_path / "b", "vg-landstuhl", "pc2")
+    try:
+        trust_all([pc1, pc2], tmp_path / "keys")
+        mid = new_measure(pc1, "HF1-01", "Sprachcafé")
+        exchange(pc1, pc2, tmp_path / "a.ipbundle")
+        edit_measure(pc1, mid, title="Titel 1")
+        edit_measure(pc2, mid, title="Titel 2")
+        export_bundle(pc1, tmp_path / "b.ipbundle")
+        # the check runs in a worker thread behind a progress dialog
+        plan = dialogs.run_with_progress(
+            None, "Prüfen", "…", lambda progress: prepare_import(pc2, tmp_path / "b.ipbundle",
+                                                                progress=progress))
+        with plan:
+            dialog = dialogs.ImportPreviewDialog(None, pc2, plan)
+            qtbot.addWidget(dialog)
+            groups = [dialog.tree.topLevelItem(i).text(0)
+                      for i in range(dialog.tree.topLevelItemCount())]
+            assert groups == ["Konflikte (1)"]
+            assert dialog.apply_button.isEnabled()
+            _all_named(dialog)
+            apply_import(pc2, plan)
+        view = dialogs.ConflictsDialog(None, pc2)
+        qtbot.addWidget(view)
+        _all_named(view)
+        assert view.list.count() == 1
+        assert {view.current.toPlainText(), view.other.toPlainText()} == {"Titel 1", "Titel 2"}
+        view.merged.setPlainText("Titel gemeinsam")
+        view.take_merged.click()
+        assert view.changed and view.list.count() == 0
+        assert measures.get_measure(pc2, mid).title == "Titel gemeinsam"
+        assert list_conflicts(pc2) == []
+        for cls in (dialogs.ExportDialog, dialogs.HistoryDialog, dialogs.KeysDialog):
+            other = cls(None, pc2)
+            qtbot.addWidget(other)
+            _all_named(other)
+    finally:
+        pc1.close()
+        pc2.close()
+
+
+def test_cancel_before_apply_changes_nothing(qtbot, tmp_path: Path) -> None:
+    pc1 = make_ws(tmp_path / "a", "vg-landstuhl", "pc1")
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    try:
+        trust_all([pc1, kreis], tmp_path / "keys")
+        for n in range(5):
+            new_measure(pc1, f"HF1-{n:02d}", f"M {n}")
+        export_bundle(pc1, tmp_path / "b.ipbundle")
+        result = dialogs.run_with_progress(
+            None, "Prüfen", "…", lambda _p: prepare_import(
+                kreis, tmp_path / "b.ipbundle", progress=lambda _d, _t: False))
+        assert result is None
+        assert measures.count_measures(kreis) == 0
+    finally:
+        pc1.close()
+        kreis.close()
