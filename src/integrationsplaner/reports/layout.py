@@ -18,15 +18,17 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -45,6 +47,8 @@ from integrationsplaner.reports.fonts import FONT, FONT_BOLD, register_fonts
 from integrationsplaner.reports.text import clean, markup
 
 register_fonts()  # styles and Paragraphs need the fonts before any document exists
+# Binary (not ASCII85) streams: standard PDF, a fifth smaller and noticeably faster to write.
+rl_config.useA85 = 0
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_LEFT = 25 * mm
@@ -149,6 +153,16 @@ def para(text: object, style: ParagraphStyle | None = None, empty: str = "") -> 
     return Paragraph(value if value.strip() else markup(empty), style or STYLES.body)
 
 
+def line(text: object, style: ParagraphStyle | None = None) -> Flowable:
+    """One line of text without markup: a cheap :class:`TextLine` when it fits the width of
+    the page, a wrapping Paragraph otherwise."""
+    style = style or STYLES.body
+    value = clean(text)
+    if "\n" not in value and stringWidth(value, style.fontName, style.fontSize) <= CONTENT_WIDTH:
+        return TextLine(value, style, keep_with=0)
+    return para(value, style)
+
+
 def label_para(text: str, style: ParagraphStyle | None = None) -> Paragraph:
     """A Paragraph of our own fixed text (which may contain our own markup)."""
     return Paragraph(text, style or STYLES.body)
@@ -184,40 +198,195 @@ def _fit(value: object, width: float, style: ParagraphStyle) -> object:
     return para(text, style)
 
 
+def _lines(value: object, width: float, font: str, size: float) -> list[str] | None:
+    """The text of a cell broken into lines that fit ``width``, or None when it cannot be done
+    simply (a word wider than the cell, or more than :data:`MAX_CELL_LINES` lines)."""
+    text = clean("" if value is None else value)
+    if len(text) * size <= width and "\n" not in text:
+        return [text]  # no DejaVu glyph is wider than one em: certainly fits, no measuring
+    lines = _break(text, width, font, size)
+    return list(lines) if lines is not None else None
+
+
+@lru_cache(maxsize=8192)
+def _break(text: str, width: float, font: str, size: float) -> tuple[str, ...] | None:
+    """Cached: labels, office names, action areas and units repeat on every sheet."""
+    lines: list[str] = []
+    for part in text.split("\n"):
+        if stringWidth(part, font, size) <= width:
+            lines.append(part)
+            continue
+        for line in simpleSplit(part, font, size, width):
+            if stringWidth(line, font, size) > width:
+                return None
+            lines.append(line)
+    return tuple(lines) if len(lines) <= MAX_CELL_LINES else None
+
+
+MAX_CELL_LINES = 8
+
+
+class FastTable(Flowable):
+    """A grid of short text cells drawn directly on the canvas.
+
+    It looks like :func:`grid_style` tables but skips reportlab's per-cell style machinery,
+    which dominates the time of evaluation sheets (hundreds of small tables). Only used when
+    every cell breaks simply into a few lines; :func:`table` falls back to a reportlab Table
+    (with wrapping Paragraphs and rows that split across pages) otherwise.
+    """
+
+    PAD_X, PAD_TOP, PAD_BOTTOM = 4.0, 2.5, 3.0
+
+    def __init__(self, rows: list[list[list[str]]], widths: list[float], *, header: bool,
+                 right: tuple[int, ...], labels: tuple[int, ...], pad: float, grid: bool
+                 ) -> None:
+        super().__init__()
+        self.rows = rows
+        self.widths = widths
+        self.header = header
+        self.right = right
+        self.labels = labels
+        self.pad = pad
+        self.grid = grid
+        self.hAlign = "LEFT"
+        self.leading = STYLES.cell.leading
+        self.heights = [
+            max(1, *(len(cell) for cell in row)) * self.leading + self.PAD_TOP + self.PAD_BOTTOM
+            + (0 if header and i == 0 else pad)
+            for i, row in enumerate(rows)
+        ]
+
+    def _height(self, index: int) -> float:
+        return self.heights[index]
+
+    def wrap(self, _aw: float, _ah: float) -> tuple[float, float]:
+        self.width = sum(self.widths)
+        self.height = sum(self._height(i) for i in range(len(self.rows)))
+        return self.width, self.height
+
+    def split(self, _aw: float, ah: float) -> list[Flowable]:
+        first = 1 if self.header else 0
+        used, cut = 0.0, 0
+        for i in range(len(self.rows)):
+            if used + self._height(i) > ah:
+                break
+            used += self._height(i)
+            cut = i + 1
+        if cut <= first or cut >= len(self.rows):
+            return []
+        head = self.rows[:first]
+        kw = {"header": self.header, "right": self.right, "labels": self.labels,
+              "pad": self.pad, "grid": self.grid}
+        return [FastTable(self.rows[:cut], self.widths, **kw),
+                FastTable(head + self.rows[cut:], self.widths, **kw)]
+
+    def draw(self) -> None:
+        canv = self.canv
+        xs = [0.0]
+        for w in self.widths:
+            xs.append(xs[-1] + w)
+        tops = [self.height]
+        for i in range(len(self.rows)):
+            tops.append(tops[-1] - self._height(i))
+        canv.setFillColor(SHADE)
+        if self.header:
+            canv.rect(0, tops[1], self.width, tops[0] - tops[1], stroke=0, fill=1)
+        for j in self.labels:
+            canv.rect(xs[j], 0, self.widths[j], tops[1 if self.header else 0], stroke=0,
+                      fill=1)
+        # one text object for the whole table: a drawString per cell costs several times more
+        text = canv.beginText()
+        current: tuple[str, float, Any] | None = None
+        for i, row in enumerate(self.rows):
+            head = self.header and i == 0
+            for j, lines in enumerate(row):
+                if not lines or lines == [""]:
+                    continue
+                if head:
+                    wanted = (FONT_BOLD, 8.5, INK)
+                elif j in self.labels:
+                    wanted = (FONT_BOLD, 8.0, ACCENT)
+                else:
+                    wanted = (FONT, 8.5, INK)
+                if wanted != current:
+                    text.setFont(wanted[0], wanted[1])
+                    text.setFillColor(wanted[2])
+                    current = wanted
+                align_right = j in self.right and not head
+                baseline = tops[i] - self.PAD_TOP - STYLES.cell.fontSize
+                for line in lines:
+                    x = xs[j] + self.PAD_X
+                    if align_right:
+                        x = xs[j + 1] - self.PAD_X - stringWidth(line, wanted[0], wanted[1])
+                    text.setTextOrigin(x, baseline)
+                    text.textOut(line)
+                    baseline -= self.leading
+        canv.drawText(text)
+        if self.grid:
+            canv.setStrokeColor(RULE)
+            canv.setLineWidth(0.4)
+            path = canv.beginPath()
+            for y in tops:
+                path.moveTo(0, y)
+                path.lineTo(self.width, y)
+            for x in xs:
+                path.moveTo(x, 0)
+                path.lineTo(x, self.height)
+            canv.drawPath(path, stroke=1, fill=0)
+
+
 def table(rows: list[list[Any]], widths: list[float], *extra: tuple, header: bool = True,
           repeat: bool = True, right: tuple[int, ...] = (), labels: tuple[int, ...] = (),
-          grid: bool = True) -> Table:
+          grid: bool = True, pad: float = 0) -> Flowable:
     """A table whose rows may split across pages (long user text never overflows a page).
 
     Text cells become plain strings when they fit and wrapping Paragraphs when not; ``right``
-    columns are right-aligned (numbers), ``labels`` columns are shaded field labels.
+    columns are right-aligned (numbers), ``labels`` columns are shaded field labels, ``pad``
+    adds room below every body row (space to write in by hand).
     """
-    fitted = []
-    for i, row in enumerate(rows):
-        cells = []
-        for j, cell in enumerate(row):
-            if header and i == 0:
-                style = STYLES.cell_bold
-            elif j in labels:
-                style = STYLES.label
-            elif j in right:
-                style = STYLES.cell_right
+    def style_of(i: int, j: int) -> ParagraphStyle:
+        if header and i == 0:
+            return STYLES.cell_bold
+        if j in labels:
+            return STYLES.label
+        return STYLES.cell_right if j in right else STYLES.cell
+
+    if not extra and (repeat or not header):
+        simple: list[list[list[str]]] = []
+        for i, row in enumerate(rows):
+            cells = []
+            for j, cell in enumerate(row):
+                if isinstance(cell, Flowable):
+                    break
+                style = style_of(i, j)
+                lines = _lines(cell, widths[j] - 2 * FastTable.PAD_X, style.fontName,
+                               style.fontSize)
+                if lines is None:
+                    break
+                cells.append(lines)
             else:
-                style = STYLES.cell
-            cells.append(_fit(cell, widths[j], style))
-        fitted.append(cells)
+                simple.append(cells)
+                continue
+            break
+        else:
+            return FastTable(simple, widths, header=header, right=right, labels=labels,
+                             pad=pad, grid=grid)
+    fitted = [[_fit(cell, widths[j], style_of(i, j)) for j, cell in enumerate(row)]
+              for i, row in enumerate(rows)]
     commands: list[tuple] = [("ALIGN", (j, 1 if header else 0), (j, -1), "RIGHT") for j in right]
     for j in labels:
         commands += [("BACKGROUND", (j, 0), (j, -1), SHADE),
                      ("FONT", (j, 0), (j, -1), FONT_BOLD, 8),
                      ("TEXTCOLOR", (j, 0), (j, -1), ACCENT)]
+    if pad:
+        commands.append(("BOTTOMPADDING", (0, 1 if header else 0), (-1, -1), 3 + pad))
     style = grid_style(*commands, *extra, header=header, grid=grid)
     return Table(fitted, colWidths=widths, style=style, repeatRows=1 if header and repeat else 0,
                  splitInRow=1, hAlign="LEFT")
 
 
 def chunked_tables(header: list[Any], rows: Iterable[list[Any]], widths: list[float],
-                   *extra: tuple, size: int = 500) -> Iterator[Table]:
+                   *extra: tuple, size: int = 500) -> Iterator[Flowable]:
     """Long tables as several tables of at most ``size`` rows: one reportlab Table splits across
     pages in worse-than-linear time, chunks keep long lists linear."""
     chunk: list[list[Any]] = []
@@ -413,17 +582,21 @@ class ReportDoc(BaseDocTemplate):
             width = height * w / h
             canv.drawImage(reader, right - width, top - 2 * mm, width, height, mask="auto")
             text_right = right - width - 3 * mm
-        canv.setFillColor(ACCENT)
-        canv.setFont(FONT_BOLD, 9)
-        canv.drawString(MARGIN_LEFT, top + 3, clean(info.district))
-        canv.setFillColor(INK)
-        canv.setFont(FONT, 8)
         header = info.header
         if self.context:
             header += " · " + self.context
             if self.page > self.context_page:
                 header += " (Fortsetzung)"
-        canv.drawRightString(text_right, top + 3, clean(header))
+        header = clean(header)
+        text = canv.beginText(MARGIN_LEFT, top + 3)
+        text.setFillColor(ACCENT)
+        text.setFont(FONT_BOLD, 9)
+        text.textOut(clean(info.district))
+        text.setFillColor(INK)
+        text.setFont(FONT, 8)
+        text.setTextOrigin(text_right - stringWidth(header, FONT, 8), top + 3)
+        text.textOut(header)
+        canv.drawText(text)
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.5)
         canv.line(MARGIN_LEFT, top - 3, right, top - 3)
@@ -442,12 +615,18 @@ class ReportDoc(BaseDocTemplate):
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.5)
         canv.line(MARGIN_LEFT, y + 9, right, y + 9)
-        canv.setFillColor(INK)
-        canv.setFont(FONT, 7.5)
-        canv.drawString(MARGIN_LEFT, y, clean(info.authority))
-        canv.drawRightString(right, y, f"Stand: {format_date(info.as_of)}")
         centre = MARGIN_LEFT + CONTENT_WIDTH / 2
-        canv.drawRightString(centre, y, f"Seite {self.page} von ")
+        stand = f"Stand: {format_date(info.as_of)}"
+        number = f"Seite {self.page} von "
+        text = canv.beginText(MARGIN_LEFT, y)
+        text.setFillColor(INK)
+        text.setFont(FONT, 7.5)
+        text.textOut(clean(info.authority))
+        text.setTextOrigin(right - stringWidth(stand, FONT, 7.5), y)
+        text.textOut(stand)
+        text.setTextOrigin(centre - stringWidth(number, FONT, 7.5), y)
+        text.textOut(number)
+        canv.drawText(text)
         canv.saveState()
         canv.translate(centre, y)
         canv.doForm("pageTotal")

@@ -14,7 +14,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
 from integrationsplaner.domain.formatting import format_date, format_number
-from integrationsplaner.domain.model import EvaluationData, MeasureData
+from integrationsplaner.domain.model import EvaluationData, MeasureData, MeasureRow
 from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.reports.common import (
     area_title,
@@ -32,7 +32,6 @@ from integrationsplaner.reports.common import (
 )
 from integrationsplaner.reports.fonts import FONT, FONT_BOLD
 from integrationsplaner.reports.layout import (
-    ACCENT,
     CONTENT_WIDTH,
     INK,
     RULE,
@@ -44,7 +43,7 @@ from integrationsplaner.reports.layout import (
     ReportOptions,
     TextLine,
     build_pdf,
-    label_para,
+    line,
     para,
     table,
 )
@@ -107,14 +106,17 @@ class Choices(Flowable):
         return aw, self.height
 
     def draw(self) -> None:
-        canv = self.canv
-        canv.setFillColor(INK)
-        for (text, chosen), (x, line) in zip(self.items, self.places, strict=True):
-            y = self.height - (line + 1) * self.LINE + 4
-            canv.setFont(FONT, self.BOX)
-            canv.drawString(x, y - 1, CHECKED if chosen else UNCHECKED)
-            canv.setFont(FONT_BOLD if chosen else FONT, self.SIZE)
-            canv.drawString(x + self.BOX + 4, y, text)
+        text = self.canv.beginText()
+        text.setFillColor(INK)
+        for (label, chosen), (x, row) in zip(self.items, self.places, strict=True):
+            y = self.height - (row + 1) * self.LINE + 4
+            text.setFont(FONT, self.BOX)
+            text.setTextOrigin(x, y - 1)
+            text.textOut(CHECKED if chosen else UNCHECKED)
+            text.setFont(FONT_BOLD if chosen else FONT, self.SIZE)
+            text.setTextOrigin(x + self.BOX + 4, y)
+            text.textOut(label)
+        self.canv.drawText(text)
 
 
 def _choices(codes: Sequence[tuple[str, str]], chosen: str | None) -> Flowable:
@@ -152,7 +154,7 @@ def _indicators(m: MeasureData, e: EvaluationData | None, period: HalfYear,
         actual = None if blank or e is None else e.actual_values.get(ind.id or "")
         rows.append([ind.name, ind.unit, value(ind.baseline), value(ind.target), value(actual)])
     widths = [CONTENT_WIDTH - 114 * mm, 24 * mm, 28 * mm, 22 * mm, 40 * mm]
-    return [table(rows, widths, ("BOTTOMPADDING", (4, 1), (4, -1), 7), right=(2, 3, 4))]
+    return [table(rows, widths, right=(2, 3, 4), pad=7)]
 
 
 def _figures(e: EvaluationData | None, blank: bool) -> Flowable:
@@ -171,8 +173,7 @@ def _figures(e: EvaluationData | None, blank: bool) -> Flowable:
     header = ["Fortschritt", "Kosten im Zeitraum", "Teilnehmende", "davon weiblich",
               "davon minderjährig"]
     width = CONTENT_WIDTH / 5
-    return table([header, numbers], [width] * 5, ("BOTTOMPADDING", (0, 1), (-1, 1), 9),
-                 right=(0, 1, 2, 3, 4))
+    return table([header, numbers], [width] * 5, right=(0, 1, 2, 3, 4), pad=9)
 
 
 def _text_block(number: int, title: str, text: str, blank: bool, lines: int = 3
@@ -192,24 +193,24 @@ def sheet(ws: Workspace, m: MeasureData, period: HalfYear, e: EvaluationData | N
     filled = not blank and e is not None
     story: list[Flowable] = [
         Marker(context=f"Maßnahme {m.code}" if m.code else "Maßnahme"),
-        label_para(f"BEWERTUNGSBOGEN · {period.label.upper()} "
+        line(f"BEWERTUNGSBOGEN · {period.label.upper()} "
                    f"({format_date(period.start)} – {format_date(period.end)})", STYLES.label),
         Heading(measure_heading(m), STYLES.h2, level=0),
         Spacer(1, 1 * mm),
     ]
     if not blank and e is None:
-        story.append(para("Für diesen Zeitraum liegt noch keine Bewertung vor; der Bogen ist "
+        story.append(line("Für diesen Zeitraum liegt noch keine Bewertung vor; der Bogen ist "
                           "zum Ausfüllen leer gelassen.", STYLES.small))
     elif filled and e is not None:
         states = ref.codes("evaluation_states")
-        story.append(para(f"Stand der Bewertung: {states.label(e.state)}", STYLES.small))
+        story.append(line(f"Stand der Bewertung: {states.label(e.state)}", STYLES.small))
     story.append(_meta_table(ws, m, period))
     story += [_section(1, "Kennzahlen"), *_indicators(m, e, period, blank or e is None)]
     story += [_section(2, "Umsetzung im Zeitraum"), _figures(e, blank)]
     chosen_rating = e.rating if filled and e else None
     prev = rating_text(ref, previous, "keine Bewertung")
     story += [_section(3, "Bewertung"),
-              para(f"Zum Vergleich – Bewertung im {period.previous().label}: {prev}",
+              line(f"Zum Vergleich – Bewertung im {period.previous().label}: {prev}",
                    STYLES.small),
               _choices(ratings, chosen_rating)]
     show_text = blank or e is None
@@ -222,14 +223,12 @@ def sheet(ws: Workspace, m: MeasureData, period: HalfYear, e: EvaluationData | N
     when = "" if show_text or e is None else format_date(e.evaluated_on)
     signature = table(
         [["Bewertet von", "Datum", "Unterschrift"], [who, when, ""]],
-        [CONTENT_WIDTH * 0.4, CONTENT_WIDTH * 0.2, CONTENT_WIDTH * 0.4],
-        ("BOTTOMPADDING", (0, 1), (-1, 1), 14), ("TEXTCOLOR", (0, 0), (-1, 0), ACCENT),
-    )
+        [CONTENT_WIDTH * 0.4, CONTENT_WIDTH * 0.2, CONTENT_WIDTH * 0.4], pad=14)
     story += [Spacer(1, 2 * mm), CondPageBreak(16 * mm), signature]
     return story
 
 
-def _order(ws: Workspace, rows: list) -> list:  # type: ignore[type-arg]
+def _order(ws: Workspace, rows: list[MeasureRow]) -> list[MeasureRow]:
     """Sheets are sorted by office first, so each office gets its own bundle of pages."""
     order = office_order(ws.reference)
     return sorted(rows, key=lambda r: order.get(r.office_key, len(order)))
@@ -239,15 +238,22 @@ def build_sheets(ws: Workspace, period: HalfYear, out: Path, *, offices: tuple[s
                  blank: bool = False, options: ReportOptions | None = None,
                  progress: Progress | None = None) -> int:
     """Write the evaluation sheets of every measure running in ``period``; returns page count."""
+    rows = _order(ws, reporting.measure_outline(
+        ws, reporting.MeasureScope(offices=offices, period=period)))
+    return write_sheets(ws, period, [r.id for r in rows], out, scope=scope_label(
+        ws.reference, offices), blank=blank, options=options, progress=progress)
+
+
+def write_sheets(ws: Workspace, period: HalfYear, ids: list[str], out: Path, *, scope: str,
+                 blank: bool = False, options: ReportOptions | None = None,
+                 progress: Progress | None = None) -> int:
+    """Write the sheets of the measures ``ids`` (in that order); returns the page count."""
     options = options or ReportOptions()
     resolved = resolve(ws, options)
-    outline = _order(ws, reporting.measure_outline(
-        ws, reporting.MeasureScope(offices=offices, period=period)))
-    ids = [r.id for r in outline]
     kind = "leer, zum Ausfüllen" if blank else "ausgefüllt"
     info = DocInfo(
         title=f"Bewertungsbögen {period.label}",
-        subject=f"Bewertungsbögen ({kind}) – {scope_label(ws.reference, offices)}",
+        subject=f"Bewertungsbögen ({kind}) – {scope}",
         header=f"Bewertungsbogen {period.label}",
         district=resolved.district, authority=resolved.authority, author=resolved.author,
         as_of=resolved.as_of, logo=options.logo_path,
@@ -259,9 +265,8 @@ def build_sheets(ws: Workspace, period: HalfYear, out: Path, *, offices: tuple[s
         previous = reporting.ratings(ws, ids, period.previous().key)
         if not ids:
             yield Heading(f"Bewertungsbögen {period.label}", STYLES.h1)
-            yield para(f"Im {period.label} läuft laut Zeitplan keine Maßnahme "
-                       f"({scope_label(ws.reference, offices)}). Es gibt daher keine "
-                       "Bewertungsbögen.")
+            yield para(f"Im {period.label} läuft laut Zeitplan keine Maßnahme ({scope}). Es "
+                       "gibt daher keine Bewertungsbögen.")
             return
         for n, m in enumerate(reporting.iter_measures(ws, ids)):
             if n:
