@@ -18,7 +18,6 @@ from integrationsplaner.exchange.importer import ImportResult, apply_import, pre
 from integrationsplaner.services import measures
 from integrationsplaner.services.workspace import Workspace, create_workspace
 
-
 _TEMPLATES: dict[str, Path] = {}
 
 
@@ -151,8 +150,12 @@ def write_bundle(path: Path, manifest: dict[str, Any], entries: dict[str, bytes]
         zf.writestr(MANIFEST, manifest_bytes)
         if sign:
             zf.writestr(SIGNATURE, private.sign(manifest_bytes))
-        for info, data in extra:
-            zf.writestr(info, data)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicate names are the point of some tests
+            for info, data in extra:
+                zf.writestr(info, data)
     path.write_bytes(buffer.getvalue())
 
 

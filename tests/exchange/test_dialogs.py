@@ -16,12 +16,13 @@ from .helpers import edit_measure, exchange, make_ws, new_measure, trust_all
 
 
 def _all_named(widget: QWidget) -> None:
+    skip = ("QScrollBar", "QHeaderView", "QTableCornerButton", "QSplitterHandle")
     for child in widget.findChildren(QWidget):
-        if isinstance(child, QAbstractButton) or child.focusPolicy() != 0:
-            if child.isVisibleTo(widget) and child.metaObject().className() not in (
-                    "QScrollBar", "QHeaderView", "QTableCornerButton", "QSplitterHandle"):
-                assert child.accessibleName() or (
-                    isinstance(child, QAbstractButton) and child.text()), child
+        interactive = isinstance(child, QAbstractButton) or child.focusPolicy() != 0
+        if interactive and child.isVisibleTo(widget) and (
+                child.metaObject().className() not in skip):
+            assert child.accessibleName() or (
+                isinstance(child, QAbstractButton) and child.text()), child
 
 
 def test_preview_and_conflicts_dialogs(qtbot, tmp_path: Path) -> None:

@@ -437,6 +437,7 @@ def create_stage(path: Path) -> sqlite3.Connection:
     con.execute("BEGIN")
     for entity in ENTITY_ORDER:
         con.execute(stage_schema(SPECS[entity]))
+        con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
     con.execute("CREATE TABLE s_items (entity TEXT, record_id TEXT, category TEXT, "
                 "office_key TEXT, label TEXT, reason TEXT, detail TEXT)")
     con.execute("CREATE TABLE s_changes (entity TEXT, record_id TEXT, action TEXT, "
