@@ -190,6 +190,12 @@ def test_fts_stays_in_step_with_writes(ws: Workspace) -> None:
     measures.save_measure(ws, loaded)
     assert measures.count_measures(ws, MeasureFilter(text="Sprachcafé")) == 0
     assert measures.count_measures(ws, MeasureFilter(text="hausaufgaben")) == 1
+    assert measures.count_measures(ws, MeasureFilter(text="HF1-01")) == 1  # codes are found too
+    loaded = measures.get_measure(ws, result.id)
+    loaded.code = "HF1-77"
+    measures.save_measure(ws, loaded)
+    assert measures.count_measures(ws, MeasureFilter(text="HF1-01")) == 0
+    assert measures.count_measures(ws, MeasureFilter(text="hf1 77")) == 1
 
 
 def test_evaluation_rules(ws: Workspace) -> None:

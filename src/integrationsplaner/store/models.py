@@ -147,7 +147,13 @@ class Measure(Synced, Base):
     municipalities: Mapped[list[Any]] = mapped_column(default=list)
 
     __table_args__ = (
+        # each sortable column of the list, behind the tombstone flag every list filters on
         Index("ix_measures_title_sort", "deleted", "title_sort"),
+        Index("ix_measures_deleted_code", "deleted", "code"),
+        Index("ix_measures_deleted_status", "deleted", "status", "title_sort"),
+        Index("ix_measures_deleted_office", "deleted", "office_key", "title_sort"),
+        Index("ix_measures_deleted_start", "deleted", "start_date"),
+        Index("ix_measures_deleted_end", "deleted", "end_date"),
         Index("ix_measures_office_code", "office_key", "code"),
         Index("ix_measures_area", "action_area"),
     )

@@ -17,22 +17,22 @@ depends_on = None
 
 FTS_UP = (
     """CREATE VIRTUAL TABLE measures_fts USING fts5(
-        title, description, objective, content='measures', content_rowid='seq',
+        code, title, description, objective, content='measures', content_rowid='seq',
         tokenize='unicode61 remove_diacritics 2')""",
     """CREATE TRIGGER measures_fts_insert AFTER INSERT ON measures BEGIN
-        INSERT INTO measures_fts(rowid, title, description, objective)
-        VALUES (new.seq, new.title, new.description, new.objective);
+        INSERT INTO measures_fts(rowid, code, title, description, objective)
+        VALUES (new.seq, new.code, new.title, new.description, new.objective);
     END""",
-    """CREATE TRIGGER measures_fts_update AFTER UPDATE OF title, description, objective
+    """CREATE TRIGGER measures_fts_update AFTER UPDATE OF code, title, description, objective
         ON measures BEGIN
-        INSERT INTO measures_fts(measures_fts, rowid, title, description, objective)
-        VALUES ('delete', old.seq, old.title, old.description, old.objective);
-        INSERT INTO measures_fts(rowid, title, description, objective)
-        VALUES (new.seq, new.title, new.description, new.objective);
+        INSERT INTO measures_fts(measures_fts, rowid, code, title, description, objective)
+        VALUES ('delete', old.seq, old.code, old.title, old.description, old.objective);
+        INSERT INTO measures_fts(rowid, code, title, description, objective)
+        VALUES (new.seq, new.code, new.title, new.description, new.objective);
     END""",
     """CREATE TRIGGER measures_fts_delete AFTER DELETE ON measures BEGIN
-        INSERT INTO measures_fts(measures_fts, rowid, title, description, objective)
-        VALUES ('delete', old.seq, old.title, old.description, old.objective);
+        INSERT INTO measures_fts(measures_fts, rowid, code, title, description, objective)
+        VALUES ('delete', old.seq, old.code, old.title, old.description, old.objective);
     END""",
 )
 FTS_DOWN = (
@@ -150,6 +150,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_measures_office_code", ["office_key", "code"], unique=False)
         batch_op.create_index(batch_op.f("ix_measures_office_key"), ["office_key"], unique=False)
         batch_op.create_index("ix_measures_title_sort", ["deleted", "title_sort"], unique=False)
+        batch_op.create_index("ix_measures_deleted_code", ["deleted", "code"], unique=False)
+        batch_op.create_index(
+            "ix_measures_deleted_status", ["deleted", "status", "title_sort"], unique=False
+        )
+        batch_op.create_index(
+            "ix_measures_deleted_office", ["deleted", "office_key", "title_sort"], unique=False
+        )
+        batch_op.create_index("ix_measures_deleted_start", ["deleted", "start_date"], unique=False)
+        batch_op.create_index("ix_measures_deleted_end", ["deleted", "end_date"], unique=False)
 
     op.create_table(
         "municipalities",
@@ -450,6 +459,11 @@ def downgrade() -> None:
     op.drop_table("municipalities")
     with op.batch_alter_table("measures", schema=None) as batch_op:
         batch_op.drop_index("ix_measures_title_sort")
+        batch_op.drop_index("ix_measures_deleted_code")
+        batch_op.drop_index("ix_measures_deleted_status")
+        batch_op.drop_index("ix_measures_deleted_office")
+        batch_op.drop_index("ix_measures_deleted_start")
+        batch_op.drop_index("ix_measures_deleted_end")
         batch_op.drop_index(batch_op.f("ix_measures_office_key"))
         batch_op.drop_index("ix_measures_office_code")
         batch_op.drop_index("ix_measures_area")
