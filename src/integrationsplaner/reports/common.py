@@ -175,7 +175,7 @@ def partner_tables(ref: Reference, partners: Sequence[PartnerData], contacts: bo
     groups: dict[str, list[PartnerData]] = {}
     for partner in partners:
         groups.setdefault(partner.kind, []).append(partner)
-    widths = [58 * mm, 52 * mm, 18 * mm, CONTENT_WIDTH - 128 * mm] if contacts else \
+    widths = [50 * mm, 47 * mm, 14 * mm, CONTENT_WIDTH - 111 * mm] if contacts else \
         [70 * mm, 62 * mm, CONTENT_WIDTH - 132 * mm]
     header = ["Partner und Anschrift", "Erreichbarkeit", "Felder"]
     if contacts:

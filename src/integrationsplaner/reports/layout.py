@@ -120,7 +120,7 @@ class Styles:
     cell: ParagraphStyle = field(default_factory=lambda: _style("cell", fontSize=8.5,
                                                                 leading=10.5))
     cell_bold: ParagraphStyle = field(default_factory=lambda: _style(
-        "cell_bold", fontName=FONT_BOLD, fontSize=8.5, leading=10.5))
+        "cell_bold", fontName=FONT_BOLD, fontSize=8, leading=10.5))
     cell_right: ParagraphStyle = field(default_factory=lambda: _style(
         "cell_right", fontSize=8.5, leading=10.5, alignment=TA_RIGHT))
     label: ParagraphStyle = field(default_factory=lambda: _style(
@@ -182,7 +182,7 @@ def grid_style(*extra: tuple, header: bool = True, grid: bool = True) -> TableSt
         commands.append(("GRID", (0, 0), (-1, -1), 0.4, RULE))
     if header:
         commands += [("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                     ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8.5)]
+                     ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8)]
     commands.extend(extra)
     return TableStyle(commands)
 
@@ -216,10 +216,9 @@ def _break(text: str, width: float, font: str, size: float) -> tuple[str, ...] |
         if stringWidth(part, font, size) <= width:
             lines.append(part)
             continue
-        for line in simpleSplit(part, font, size, width):
-            if stringWidth(line, font, size) > width:
-                return None
-            lines.append(line)
+        if any(stringWidth(word, font, size) > width for word in part.split()):
+            return None  # a word wider than the cell: leave it to a Paragraph
+        lines.extend(simpleSplit(part, font, size, width))
     return tuple(lines) if len(lines) <= MAX_CELL_LINES else None
 
 
@@ -303,7 +302,7 @@ class FastTable(Flowable):
                 if not lines or lines == [""]:
                     continue
                 if head:
-                    wanted = (FONT_BOLD, 8.5, INK)
+                    wanted = (FONT_BOLD, 8.0, INK)
                 elif j in self.labels:
                     wanted = (FONT_BOLD, 8.0, ACCENT)
                 else:
@@ -335,6 +334,22 @@ class FastTable(Flowable):
             canv.drawPath(path, stroke=1, fill=0)
 
 
+@lru_cache(maxsize=256)
+def _header_widths(header: tuple[str, ...], widths: tuple[float, ...]) -> tuple[float, ...]:
+    """Column widths adjusted so that no word of the header row has to be split: columns that
+    are too narrow for their longest header word take room from the others."""
+    pad = 2 * FastTable.PAD_X + 1
+    need = [max((stringWidth(w, FONT_BOLD, 8) + pad for w in h.split()), default=0)
+            for h in header]
+    if all(n <= w for n, w in zip(need, widths, strict=True)) or sum(need) > sum(widths):
+        return widths
+    fixed = [max(n, w) for n, w in zip(need, widths, strict=True)]
+    excess = sum(fixed) - sum(widths)
+    slack = [f - n for f, n in zip(fixed, need, strict=True)]
+    total_slack = sum(slack)
+    return tuple(f - excess * s / total_slack for f, s in zip(fixed, slack, strict=True))
+
+
 def table(rows: list[list[Any]], widths: list[float], *extra: tuple, header: bool = True,
           repeat: bool = True, right: tuple[int, ...] = (), labels: tuple[int, ...] = (),
           grid: bool = True, pad: float = 0) -> Flowable:
@@ -344,6 +359,9 @@ def table(rows: list[list[Any]], widths: list[float], *extra: tuple, header: boo
     columns are right-aligned (numbers), ``labels`` columns are shaded field labels, ``pad``
     adds room below every body row (space to write in by hand).
     """
+    if header and rows and all(isinstance(c, str) for c in rows[0]):
+        widths = list(_header_widths(tuple(rows[0]), tuple(widths)))
+
     def style_of(i: int, j: int) -> ParagraphStyle:
         if header and i == 0:
             return STYLES.cell_bold
