@@ -132,5 +132,6 @@ def report_command(args: argparse.Namespace) -> int:
     )
     with open_workspace(args.db, readonly=True) as ws:
         pages = run_report(ws, request)
-    print(f"{KINDS[request.kind]} mit {pages} Seiten nach {request.out} geschrieben.")
+    unit = "Seite" if pages == 1 else "Seiten"
+    print(f"{KINDS[request.kind]} mit {pages} {unit} nach {request.out} geschrieben.")
     return EXIT_OK

@@ -57,6 +57,12 @@ def _percent(part: int, whole: int) -> str:
     return f"{format_number(100 * part / whole, 1)} %" if whole else "–"
 
 
+def _missing_text(count: int) -> str:
+    if count == 1:
+        return "1 Bewertung fehlt noch"
+    return f"{format_number(count, 0)} Bewertungen fehlen noch"
+
+
 def _summary(ref: Reference, period: HalfYear, summary: dict[int, AreaSummary]
              ) -> Iterator[Flowable]:
     areas = [summary[a.number] for a in ref.action_areas if a.number in summary]
@@ -71,8 +77,8 @@ def _summary(ref: Reference, period: HalfYear, summary: dict[int, AreaSummary]
         f"laut Zeitplan {format_number(total, 0)} Maßnahmen. Für "
         f"{format_number(received, 0)} davon liegt eine Bewertung vor "
         f"({_percent(received, total)}), {format_number(final, 0)} davon endgültig und "
-        f"{format_number(received - final, 0)} als Entwurf; {format_number(total - received, 0)} "
-        "Bewertungen fehlen noch (siehe Anhang A). Dem "
+        f"{format_number(received - final, 0)} als Entwurf; {_missing_text(total - received)} "
+        "(siehe Anhang A). Dem "
         f"Kostenrahmen von {cents(planned)} für {period.year} stehen bis zum "
         f"{format_date(period.end)} gemeldete Ausgaben von {cents(spent)} gegenüber "
         f"({_percent(spent, planned)})."

@@ -25,7 +25,9 @@ def _glyphs() -> frozenset[int]:
     register_fonts()
     regular = pdfmetrics.getFont(FONT).face.charToGlyph
     bold = pdfmetrics.getFont(FONT_BOLD).face.charToGlyph
-    return frozenset(regular) & frozenset(bold)
+    # Only the Basic Multilingual Plane: reportlab writes odd-length ToUnicode entries for
+    # characters beyond it (emoji), which PDF readers cannot map back to text.
+    return frozenset(c for c in frozenset(regular) & frozenset(bold) if c <= 0xFFFF)
 
 
 @cache
