@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
-from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 
 from integrationsplaner.reports.commands import ReportRequest, run_report

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from integrationsplaner.errors import UserError
 from integrationsplaner.reports.commands import ReportRequest, run_report
 from integrationsplaner.reports.layout import ReportCancelled, ReportOptions
 from integrationsplaner.reports.text import clean, markup
@@ -91,14 +92,9 @@ def test_fonts_are_embedded(rws: Workspace, tmp_path: Path) -> None:
 
 
 def test_logo_from_settings(rws: Workspace, tmp_path: Path) -> None:
-    from reportlab.graphics.shapes import Drawing, Rect
-    from reportlab.graphics import renderPM  # noqa: F401  (PIL backend check)
-
-    logo = tmp_path / "logo.png"
-    drawing = Drawing(40, 20)
-    drawing.add(Rect(0, 0, 40, 20, fillColor=None))
     from PIL import Image
 
+    logo = tmp_path / "logo.png"
     Image.new("RGB", (80, 40), (31, 58, 95)).save(logo)
     out = tmp_path / "a.pdf"
     run_report(rws, ReportRequest("review", out, PERIOD),
@@ -107,8 +103,6 @@ def test_logo_from_settings(rws: Workspace, tmp_path: Path) -> None:
     assert page["/Resources"]["/XObject"]
     broken = tmp_path / "kaputt.png"
     broken.write_bytes(b"kein Bild")
-    from integrationsplaner.errors import UserError
-
     with pytest.raises(UserError, match="Logo"):
         run_report(rws, ReportRequest("review", tmp_path / "b.pdf", PERIOD),
                    options=ReportOptions(logo_path=broken))

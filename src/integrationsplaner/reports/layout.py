@@ -577,6 +577,7 @@ class ReportDoc(BaseDocTemplate):
         self.context: str | None = None
         self.context_page = 0
         self.toc_pages: dict[str, int] = {}
+        self._headings = 0
         self._logo = _logo(info.logo)
         frame = Frame(MARGIN_LEFT, MARGIN_BOTTOM, CONTENT_WIDTH,
                       PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM, id="body",
@@ -654,7 +655,8 @@ class ReportDoc(BaseDocTemplate):
 
     def afterFlowable(self, flowable: Flowable) -> None:
         if isinstance(flowable, Heading):
-            key = flowable.toc_key or f"h{id(flowable)}"
+            self._headings += 1
+            key = flowable.toc_key or f"h{self._headings}"  # deterministic destination names
             if flowable.toc_key:
                 self.toc_pages[key] = self.page
             if flowable.outline:
