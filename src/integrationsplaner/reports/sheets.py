@@ -73,8 +73,11 @@ class RuledLines(Flowable):
         canv = self.canv
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.4)
+        path = canv.beginPath()
         for n in range(self.count):
-            canv.line(0, n * self.spacing, self.width, n * self.spacing)
+            path.moveTo(0, n * self.spacing)
+            path.lineTo(self.width, n * self.spacing)
+        canv.drawPath(path, stroke=1, fill=0)
 
 
 class Choices(Flowable):
