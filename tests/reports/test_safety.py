@@ -123,3 +123,15 @@ def test_progress_counts_every_measure(rws: Workspace, tmp_path: Path) -> None:
     run_report(rws, ReportRequest("sheets", tmp_path / "a.pdf", PERIOD),
                progress=lambda d, t: seen.append((d, t)) or True)
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_heading_at_the_bottom_of_a_page_moves_whole(tmp_path: Path) -> None:
+    from reportlab.platypus import Spacer
+
+    from integrationsplaner.reports.layout import STYLES, DocInfo, Heading, build_pdf
+
+    info = DocInfo("T", "S", "H", "Kreis", "Verwaltung", "A", date(2020, 1, 1))
+    title = "Sehr langer Titel " * 11
+    story = [Spacer(1, 690), Heading(title, STYLES.h2, level=0), Spacer(1, 10)]
+    assert build_pdf(tmp_path / "a.pdf", info, story) == 2
+    assert "Sehr langer Titel" in pdf_text(tmp_path / "a.pdf").split("Seite 1 von")[1]

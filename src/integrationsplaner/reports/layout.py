@@ -431,6 +431,10 @@ class Heading(Paragraph):
         self.toc_key = toc_key
         self.outline = outline
 
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """A heading is never split: it moves to the next page as a whole."""
+        return []
+
 
 class TextLine(Flowable):
     """One line of our own fixed text (a section title): far cheaper than a Paragraph, which
