@@ -168,15 +168,21 @@ def export_bundle(
         con.execute("BEGIN")  # one snapshot for the journal position and every table
         journal_to = int(con.execute("SELECT COALESCE(MAX(seq), 0) FROM exchange_journal")
                          .fetchone()[0])
-        where = ""
-        params: tuple[Any, ...] = ()
+        # only the Kreis relays other offices' records; an office sends only its own
+        relay = ws.reference.office(ws.office_key).kind == "kreis"
+        conditions = [] if relay else ["office_key = ?"]
         if start:
-            where = (" WHERE id IN (SELECT record_id FROM exchange_journal WHERE entity = ? "
-                     "AND seq > ? AND seq <= ?)")
+            conditions.append("id IN (SELECT record_id FROM exchange_journal WHERE entity = ? "
+                              "AND seq > ? AND seq <= ?)")
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+
+        def params_of(entity: str) -> tuple[Any, ...]:
+            own: tuple[Any, ...] = () if relay else (ws.office_key,)
+            return (*own, entity, start, journal_to) if start else own
+
         totals = {}
         for entity in ENTITY_ORDER:
-            if start:
-                params = (entity, start, journal_to)
+            params = params_of(entity)
             totals[entity] = int(con.execute(
                 f"SELECT count(*) FROM {SPECS[entity].table}{where}", params).fetchone()[0])
         grand_total = sum(totals.values()) or 1
@@ -185,8 +191,7 @@ def export_bundle(
                              compresslevel=COMPRESS_LEVEL, allowZip64=True) as zf:
             for entity in ENTITY_ORDER:
                 name = ENTRY_OF[entity]
-                if start:
-                    params = (entity, start, journal_to)
+                params = params_of(entity)
                 digest = hashlib.sha256()
                 size = 0
                 n = 0
