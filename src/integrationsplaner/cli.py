@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"Integrationsplaner {__version__}",
                         help="Versionsnummer anzeigen und beenden")
     _db_arg(parser, required=False)
+    parser.add_argument("--open", type=Path, metavar="BÜNDEL", dest="open_bundle",
+                        help="eine Bündeldatei (.ipbundle) im Programmfenster zur Übernahme "
+                             "öffnen (so startet auch ein Doppelklick auf ein Bündel)")
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", title="Befehle",
                                 parser_class=_Parser)
 
@@ -193,7 +196,7 @@ def _check(args: argparse.Namespace) -> int:
 def _gui(args: argparse.Namespace) -> int:
     from integrationsplaner.ui.app import run
 
-    return run(args.db)
+    return run(args.db, args.open_bundle)
 
 
 def _delegate(module: str, function: str) -> Callable[[argparse.Namespace], int]:

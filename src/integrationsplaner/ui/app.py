@@ -6,6 +6,7 @@ Heavy modules (reports, exchange, charts) load only when used, so the window sho
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -61,13 +62,25 @@ def open_or_create(db_path: Path | None):
         return None
 
 
-def run(db_path: Path | None) -> int:
-    """Show the program window; returns the exit code."""
-    from integrationsplaner.ui import crash
+#: Set to 1 to leave right after the window is shown with its first rows (frozen-program smoke
+#: test and start-up measurement, which time the whole process from outside).
+EXIT_AFTER_SHOW = "INTEGRATIONSPLANER_EXIT_AFTER_SHOW"
+
+
+def run(db_path: Path | None, bundle: Path | None = None) -> int:
+    """Show the program window; returns the exit code.
+
+    ``bundle`` (a double-clicked ``.ipbundle``) opens the import preview. Without ``--db``, or
+    with a bundle, a window already running for this user gets the request instead.
+    """
+    from integrationsplaner.ui import crash, single_instance
 
     app = _application()
     crash.setup_logging()
     crash.install()
+    if (db_path is None or bundle is not None) and single_instance.hand_over(bundle):
+        log.info("An das laufende Programmfenster übergeben: %s", bundle or "(aktivieren)")
+        return 0
     _translate_qt(app)
     ws = open_or_create(db_path)
     if ws is None:
@@ -76,8 +89,30 @@ def run(db_path: Path | None) -> int:
 
     window = MainWindow(ws)
     window.show()
+    server = single_instance.InstanceServer(window)
+    server.activate.connect(lambda: _bring_to_front(window))
+    server.open_bundle.connect(window.import_bundle)
     log.info("Programm gestartet mit %s", ws.path)
+    if os.environ.get(EXIT_AFTER_SHOW) == "1":
+        app.processEvents()
+        window.close_workspace()
+        return 0
+    if bundle is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: window.import_bundle(bundle))
     try:
         return app.exec()
     finally:
+        server.close()
         window.close_workspace()
+
+
+def _bring_to_front(window) -> None:
+    from PySide6.QtCore import Qt
+
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
