@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String, Text
@@ -130,7 +131,7 @@ class EntitySpec:
     table: str
     fields: tuple[FieldSpec, ...]  # exchanged data fields, ``deleted`` included
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
@@ -139,7 +140,7 @@ class EntitySpec:
         return ("title_sort",) if self.name == "measure" else (
             ("name_sort",) if self.name == "partner" else ())
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         """Every stored column written by an import (the measures' ``seq`` is assigned)."""
         return (*META_FIELDS, *self.field_names, *self.derived)
@@ -200,9 +201,12 @@ def parse_stored_datetime(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace(" ", "T"))
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 def canonical_json(value: Any) -> str:
     """How the import stores JSON columns (sorted keys), so equal values have equal texts."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _CANONICAL(value)
 
 
 def compact_json(value: Any) -> str:

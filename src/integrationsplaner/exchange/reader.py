@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sqlite3
 import zipfile
@@ -37,7 +38,6 @@ from integrationsplaner.exchange.format import (
     MAX_ENTRIES,
     MAX_ENTRY_BYTES,
     MAX_INT,
-    MAX_INT_DIGITS,
     MAX_LINE_BYTES,
     MAX_LIST_ITEMS,
     MAX_MANIFEST_BYTES,
@@ -130,28 +130,13 @@ def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _parse_int(text: str) -> int:
-    digits = text.lstrip("-")
-    if len(digits) > MAX_INT_DIGITS:
-        raise _LineError(f"Die Zahl mit {len(digits):,} Ziffern ist zu groß".replace(",", "."))
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    if len(text) > 40:
-        raise _LineError("Eine Kommazahl ist zu lang")
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _LineError("Eine Kommazahl ist unendlich groß")
-    return value
-
-
 def _parse_constant(text: str) -> Any:
     raise _LineError(f"„{text}“ ist keine zulässige Zahl")
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_strict_pairs, parse_int=_parse_int,
-                            parse_float=_parse_float, parse_constant=_parse_constant)
+# parse_int/parse_float hooks would cost a Python call per number: Python's own limit on integer
+# digits refuses huge integers, and infinite floats are refused where numbers are validated.
+_decoder = json.JSONDecoder(object_pairs_hook=_strict_pairs, parse_constant=_parse_constant)
 
 
 def strict_loads(text: str) -> Any:
@@ -162,6 +147,8 @@ def strict_loads(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise _LineError(f"Kein gültiges JSON ({exc.msg}, Spalte {exc.colno})") from None
     except ValueError as exc:
+        if "digits" in str(exc):
+            raise _LineError("Eine ganze Zahl ist zu groß") from None
         raise _LineError(f"Ungültige Zahl ({exc})") from None
 
 
@@ -450,6 +437,10 @@ def create_stage(path: Path) -> sqlite3.Connection:
     return con
 
 
+_TEXT_KINDS = frozenset({"str", "text"})
+_SPECIAL_TEXT = frozenset({"measure_id", "partner_id", "concept_period", "period"})
+
+
 class Validator:
     """Strict checks of one record line; returns the row for the staging table."""
 
@@ -507,7 +498,13 @@ class Validator:
             raise _LineError("„updated_by“ ist ungültig")
         values.append(by)
         for f in fields:
-            values.append(self.value(f, record[f.name], spec.name))
+            value = record[f.name]
+            # the common case inline: plain text within its length and without control chars
+            if (f.kind in _TEXT_KINDS and type(value) is str and len(value) <= f.max_len
+                    and f.name not in _SPECIAL_TEXT and check_plain_text(value, f.kind == "text")):
+                values.append(value)
+            else:
+                values.append(self.value(f, value, spec.name))
         if spec.name == "measure":
             values.append(sort_key(record["title"]))
         elif spec.name == "partner":
@@ -571,6 +568,8 @@ class Validator:
                 raise _LineError(f"Das Feld „{name}“ muss eine Zahl sein")
             if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
                 raise _LineError(f"Die Zahl im Feld „{name}“ ist zu groß")
+            if not math.isfinite(value):
+                raise _LineError(f"Die Zahl im Feld „{name}“ ist unendlich groß")
             return float(value)
         if kind == "bool":
             if not isinstance(value, bool):
@@ -605,7 +604,8 @@ def _json_value(name: str, value: Any) -> Any:
                 raise _LineError("„actual_values“ enthält eine ungültige Kennzahl-ID")
             if number is not None and (not isinstance(number, int | float)
                                        or isinstance(number, bool)
-                                       or (isinstance(number, int) and abs(number) > MAX_INT)):
+                                       or (isinstance(number, int) and abs(number) > MAX_INT)
+                                       or not math.isfinite(number)):
                 raise _LineError("„actual_values“ enthält einen ungültigen Wert")
         return value
     if not isinstance(value, list) or len(value) > MAX_LIST_ITEMS:
