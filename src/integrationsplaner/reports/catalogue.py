@@ -13,12 +13,13 @@ from pathlib import Path
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
-from integrationsplaner.domain.formatting import format_date, format_number
 from integrationsplaner.domain.model import MeasureData
 from integrationsplaner.domain.reference import ConceptPeriodRef, Reference
 from integrationsplaner.reports.common import (
     area_title,
     cents,
+    format_date,
+    format_number,
     measure_heading,
     office_name,
     planned_total,

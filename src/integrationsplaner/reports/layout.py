@@ -157,8 +157,9 @@ def line(text: object, style: ParagraphStyle | None = None) -> Flowable:
     """One line of text without markup: a cheap :class:`TextLine` when it fits the width of
     the page, a wrapping Paragraph otherwise."""
     style = style or STYLES.body
-    value = clean(text)
-    if "\n" not in value and stringWidth(value, style.fontName, style.fontSize) <= CONTENT_WIDTH:
+    value = clean(text).strip("\n")
+    fits = len(value) < 200 and stringWidth(value, style.fontName, style.fontSize) <= CONTENT_WIDTH
+    if "\n" not in value and fits:
         return TextLine(value, style, keep_with=0)
     return para(value, style)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from reportlab.platypus import Flowable
 
-from integrationsplaner.domain.formatting import format_number
-from integrationsplaner.reports.common import partner_tables, resolve, scope_label
+from integrationsplaner.reports.common import format_number, partner_tables, resolve, scope_label
 from integrationsplaner.reports.layout import (
     STYLES,
     DocInfo,

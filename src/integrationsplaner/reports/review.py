@@ -10,7 +10,6 @@ from pathlib import Path
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
-from integrationsplaner.domain.formatting import format_date, format_number
 from integrationsplaner.domain.model import EvaluationData, MeasureData, MeasureRow
 from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.domain.reference import Reference
@@ -19,6 +18,8 @@ from integrationsplaner.reports.common import (
     area_title,
     cents,
     excerpt,
+    format_date,
+    format_number,
     measure_heading,
     office_name,
     office_order,

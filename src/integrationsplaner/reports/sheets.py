@@ -13,12 +13,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
-from integrationsplaner.domain.formatting import format_date, format_number
 from integrationsplaner.domain.model import EvaluationData, MeasureData, MeasureRow
 from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.reports.common import (
     area_title,
     cents,
+    format_date,
+    format_number,
     lead_partners,
     measure_heading,
     office_name,
@@ -184,7 +185,7 @@ def _text_block(number: int, title: str, text: str, blank: bool, lines: int = 3
     if blank:
         return [_section(number, title, lines * RuledLines.SPACING + 2 * mm),
                 Spacer(1, 1 * mm), RuledLines(lines)]
-    return [_section(number, title), para(text, STYLES.body, empty="keine Angabe")]
+    return [_section(number, title), line(text.strip() or "keine Angabe", STYLES.body)]
 
 
 def sheet(ws: Workspace, m: MeasureData, period: HalfYear, e: EvaluationData | None,

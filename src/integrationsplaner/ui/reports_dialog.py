@@ -475,8 +475,12 @@ class ReportsDialog(QDialog):
 
 
 def show_reports_dialog(parent: QWidget, ws: Workspace, period: str | None = None,
-                        report: str | None = None) -> None:
-    """Open the Berichte dialog (modal) with ``report`` and ``period`` preselected."""
-    dialog = ReportsDialog(parent, ws, period=period, report=report)
+                        report: str | None = None, *,
+                        options: ReportOptions | None = None) -> None:
+    """Open the Berichte dialog (modal) with ``report`` and ``period`` preselected.
+
+    ``options`` carries what the settings say about reports (district name, logo, author);
+    without it the reference data are used."""
+    dialog = ReportsDialog(parent, ws, period=period, report=report, options=options)
     dialog.exec()
     dialog.deleteLater()
