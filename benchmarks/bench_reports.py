@@ -2,7 +2,7 @@
 
 Figures and limits:
 - 500 evaluation sheets (filled and blank): ≤ 6 s each;
-- the half-year review report of a 300-measure district: ≤ 5 s;
+- the half-year review report covering at least 300 running measures: ≤ 5 s;
 - the catalogue of 10,000 measures: completes with peak memory ≤ 500 MB.
 
 Wall-clock medians are the figures; the CPU-time medians beside them show how much of a slow
@@ -68,12 +68,25 @@ def phase(args: argparse.Namespace) -> dict:
             pages = write_sheets(ws, period, ids, out, scope="Benchmark",
                                  blank=args.phase == "sheets_blank")
         elif args.phase == "review":
-            pages = build_review(ws, HalfYear.parse(args.period), out)
+            # offices in reference order until at least 300 measures run in the period
+            period = HalfYear.parse(args.period)
+            offices: list[str] = []
+            for key in ws.reference.office_keys():
+                offices.append(key)
+                scope = reporting.MeasureScope(offices=tuple(offices), period=period)
+                if len(reporting.measure_outline(ws, scope)) >= 300:
+                    break
+            running = len(reporting.measure_outline(ws, scope))
+            start, cpu = time.perf_counter(), time.process_time()
+            pages = build_review(ws, period, out, offices=tuple(offices))
         else:
             pages = build_catalogue(ws, out)
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu
-    return {"seconds": seconds, "cpu": cpu, "pages": pages, "rss_mb": _rss_mb()}
+    result = {"seconds": seconds, "cpu": cpu, "pages": pages, "rss_mb": _rss_mb()}
+    if args.phase == "review":
+        result["measures"] = running
+    return result
 
 
 def _run(phase_name: str, db: Path, period: str, out: Path) -> dict:
@@ -109,10 +122,9 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"reportlab C accelerator (rl_accel): {'ja' if _accelerated() else 'nein'}")
     big = _database(args.work, 3000)  # the busiest half-year has more than 500 running
-    district = _database(args.work, 300)
     ok = True
     plan = [("sheets", big, "2025-H1"), ("sheets_blank", big, "2025-H1"),
-            ("review", district, "2026-H1")]
+            ("review", big, "2025-H1")]
     for name, db, period in plan:
         results = [_run(name, db, period, args.work / f"{name}.pdf") for _ in range(args.runs)]
         median = statistics.median(r["seconds"] for r in results)
@@ -120,7 +132,8 @@ def main() -> int:
         ok &= median <= limit
         runs = ", ".join(f"{r['seconds']:.2f}" for r in results)
         cpu = statistics.median(r["cpu"] for r in results)
-        print(f"{name:13} {results[0]['pages']:>6} Seiten  Median {median:6.2f} s "
+        what = f" ({results[0]['measures']} Maßnahmen)" if "measures" in results[0] else ""
+        print(f"{name + what:26} {results[0]['pages']:>6} Seiten  Median {median:6.2f} s "
               f"(CPU {cpu:.2f} s; Läufe: {runs})  "
               f"Grenze {limit:.0f} s  {'OK' if median <= limit else 'ZU LANGSAM'}")
     if not args.skip_catalogue:
@@ -128,7 +141,7 @@ def main() -> int:
         result = _run("catalogue", huge, "", args.work / "catalogue.pdf")
         fits = result["rss_mb"] <= MEMORY_LIMIT_MB
         ok &= fits
-        print(f"{'catalogue':13} {result['pages']:>6} Seiten  {result['seconds']:6.1f} s  "
+        print(f"{"catalogue":26} {result['pages']:>6} Seiten  {result['seconds']:6.1f} s  "
               f"Spitzenspeicher {result['rss_mb']:.0f} MB (Grenze {MEMORY_LIMIT_MB} MB)  "
               f"{'OK' if fits else 'ZU VIEL'}")
     return 0 if ok else 1

@@ -41,6 +41,7 @@ from integrationsplaner.reports.layout import (
     TocEntry,
     build_pdf,
     label_para,
+    labeled,
     para,
     table,
 )
@@ -75,7 +76,7 @@ def measure_entry(ref: Reference, m: MeasureData) -> Iterator[Flowable]:
     ], [26 * mm, half, 30 * mm, half], header=False, labels=(0, 2))
     yield Spacer(1, 1.5 * mm)
     for title, text in (("Beschreibung", m.description), ("Ziel", m.objective)):
-        yield label_para(f"<b>{title}:</b> {markup(text) or 'keine Angabe'}", STYLES.body)
+        yield labeled(f"{title}:", text.strip() or "keine Angabe")
     if m.indicators:
         directions = ref.codes("indicator_directions")
         rows = [["Kennzahl", "Einheit", "Ausgangswert", "Zielwert", "Richtung"]]
@@ -104,9 +105,8 @@ def measure_entry(ref: Reference, m: MeasureData) -> Iterator[Flowable]:
         yield table(rows, [CONTENT_WIDTH - 50 * mm, 25 * mm, 25 * mm])
     if m.partners:
         roles = ref.codes("partner_roles")
-        text = "; ".join(f"{markup(p.partner_name)} ({markup(roles.label(p.role))})"
-                         for p in m.partners)
-        yield label_para(f"<b>Beteiligte Partner:</b> {text}", STYLES.body)
+        yield labeled("Beteiligte Partner:", "; ".join(
+            f"{p.partner_name} ({roles.label(p.role)})" for p in m.partners))
     yield Spacer(1, 3 * mm)
 
 

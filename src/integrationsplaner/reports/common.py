@@ -25,6 +25,7 @@ from integrationsplaner.reports.layout import (
     CONTENT_WIDTH,
     STYLES,
     Heading,
+    Lead,
     ReportOptions,
     TocEntry,
     TocLine,
@@ -197,22 +198,20 @@ def partner_tables(ref: Reference, partners: Sequence[PartnerData], contacts: bo
 def _partner_row(p: PartnerData, contacts: bool) -> list[object]:
     address = "\n".join(x for x in (p.street, f"{p.postal_code} {p.city}".strip()) if x)
     reach = "\n".join(x for x in (p.phone, p.email, p.website) if x)
-    name = f"<b>{markup(p.name)}</b>"
-    if address:
-        name += "<br/>" + markup(address)
-    row: list[object] = [
-        label_para(name, STYLES.cell),
-        para(reach, STYLES.cell, empty="–"),
-        para(", ".join(str(a) for a in sorted(p.action_areas)), STYLES.cell, empty="–"),
-    ]
+    row: list[object] = [Lead(p.name, address), reach or "–",
+                         ", ".join(str(a) for a in sorted(p.action_areas)) or "–"]
     if contacts:
-        people = [
-            f"<b>{markup(c.name)}</b>" + "".join(
-                "<br/>" + markup(x) for x in (c.function, c.phone, c.email) if x)
-            for c in p.contacts
-        ]
-        row.append(label_para("<br/>".join(people), STYLES.cell) if people
-                   else para("", STYLES.cell, empty="–"))
+        people = [Lead(c.name, "\n".join(x for x in (c.function, c.phone, c.email) if x))
+                  for c in p.contacts]
+        if len(people) == 1:
+            row.append(people[0])
+        elif people:
+            row.append(label_para("<br/>".join(
+                f"<b>{markup(c.strong)}</b>" + "".join(f"<br/>{markup(x)}"
+                                                      for x in c.rest.split("\n") if x)
+                for c in people), STYLES.cell))
+        else:
+            row.append("–")
     return row
 
 

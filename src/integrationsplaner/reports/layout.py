@@ -164,6 +164,43 @@ def line(text: object, style: ParagraphStyle | None = None) -> Flowable:
     return para(value, style)
 
 
+class LabelLine(Flowable):
+    """``Label: text`` on one line, the label in bold (cheap stand-in for a Paragraph)."""
+
+    def __init__(self, label: str, text: str, style: ParagraphStyle) -> None:
+        super().__init__()
+        self.label = label
+        self.text = text
+        self.style = style
+        self.spaceAfter = style.spaceAfter
+
+    def wrap(self, aw: float, _ah: float) -> tuple[float, float]:
+        self.width = aw
+        return aw, self.style.leading
+
+    def draw(self) -> None:
+        style = self.style
+        text = self.canv.beginText(0, style.leading - style.fontSize)
+        text.setFillColor(style.textColor)
+        text.setFont(FONT_BOLD, style.fontSize)
+        text.textOut(self.label + " ")
+        text.setFont(style.fontName, style.fontSize)
+        text.textOut(self.text)
+        self.canv.drawText(text)
+
+
+def labeled(label: str, text: object, style: ParagraphStyle | None = None) -> Flowable:
+    """``Label: text`` (label in bold): one cheap line when it fits, a Paragraph otherwise."""
+    style = style or STYLES.body
+    value = clean(text).strip("\n")
+    if "\n" not in value and len(value) < 200:
+        width = stringWidth(label + " ", FONT_BOLD, style.fontSize) + stringWidth(
+            value, style.fontName, style.fontSize)
+        if width <= CONTENT_WIDTH:
+            return LabelLine(label, value, style)
+    return Paragraph(f"<b>{markup(label)}</b> {markup(value)}", style)
+
+
 def label_para(text: str, style: ParagraphStyle | None = None) -> Paragraph:
     """A Paragraph of our own fixed text (which may contain our own markup)."""
     return Paragraph(text, style or STYLES.body)
@@ -193,10 +230,34 @@ def _fit(value: object, width: float, style: ParagraphStyle) -> object:
     markup), otherwise a wrapping Paragraph. Flowables pass through."""
     if isinstance(value, Flowable):
         return value
+    if isinstance(value, Lead):
+        rest = markup(value.rest)
+        return Paragraph(f"<b>{markup(value.strong)}</b>" + (f"<br/>{rest}" if rest else ""),
+                         style)
     text = clean("" if value is None else value)
     if "\n" not in text and stringWidth(text, style.fontName, style.fontSize) <= width - 8.5:
         return text
     return para(text, style)
+
+
+class Strong(str):
+    """A line of a table cell set in bold."""
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A table cell whose first part (a name) is bold and the rest (an address) normal."""
+
+    strong: str
+    rest: str = ""
+
+
+def _lead_lines(cell: Lead, width: float) -> list[str] | None:
+    strong = _lines(cell.strong, width, FONT_BOLD, 8.5)
+    rest = _lines(cell.rest, width, FONT, 8.5) if cell.rest.strip() else []
+    if strong is None or rest is None or len(strong) + len(rest) > MAX_CELL_LINES:
+        return None
+    return [Strong(x) for x in strong] + rest
 
 
 def _lines(value: object, width: float, font: str, size: float) -> list[str] | None:
@@ -303,18 +364,19 @@ class FastTable(Flowable):
                 if not lines or lines == [""]:
                     continue
                 if head:
-                    wanted = (FONT_BOLD, 8.0, INK)
+                    base = (FONT_BOLD, 8.0, INK)
                 elif j in self.labels:
-                    wanted = (FONT_BOLD, 8.0, ACCENT)
+                    base = (FONT_BOLD, 8.0, ACCENT)
                 else:
-                    wanted = (FONT, 8.5, INK)
-                if wanted != current:
-                    text.setFont(wanted[0], wanted[1])
-                    text.setFillColor(wanted[2])
-                    current = wanted
+                    base = (FONT, 8.5, INK)
                 align_right = j in self.right and not head
                 baseline = tops[i] - self.PAD_TOP - STYLES.cell.fontSize
                 for line in lines:
+                    wanted = (FONT_BOLD, 8.5, INK) if isinstance(line, Strong) else base
+                    if wanted != current:
+                        text.setFont(wanted[0], wanted[1])
+                        text.setFillColor(wanted[2])
+                        current = wanted
                     x = xs[j] + self.PAD_X
                     if align_right:
                         x = xs[j + 1] - self.PAD_X - stringWidth(line, wanted[0], wanted[1])
@@ -378,8 +440,11 @@ def table(rows: list[list[Any]], widths: list[float], *extra: tuple, header: boo
                 if isinstance(cell, Flowable):
                     break
                 style = style_of(i, j)
-                lines = _lines(cell, widths[j] - 2 * FastTable.PAD_X, style.fontName,
-                               style.fontSize)
+                if isinstance(cell, Lead):
+                    lines = _lead_lines(cell, widths[j] - 2 * FastTable.PAD_X)
+                else:
+                    lines = _lines(cell, widths[j] - 2 * FastTable.PAD_X, style.fontName,
+                                   style.fontSize)
                 if lines is None:
                     break
                 cells.append(lines)

@@ -44,6 +44,7 @@ from integrationsplaner.reports.layout import (
     build_pdf,
     chunked_tables,
     label_para,
+    labeled,
     line,
     para,
     table,
@@ -185,7 +186,7 @@ def _measure(ref: Reference, m: MeasureData, e: EvaluationData | None, previous:
         for title, text in (("Ergebnisse", e.results), ("Hemmnisse", e.obstacles),
                             ("Nächste Schritte", e.next_steps)):
             if text.strip():
-                yield label_para(f"<b>{title}:</b> {markup(excerpt(text))}", STYLES.body)
+                yield labeled(f"{title}:", excerpt(text))
     yield Spacer(1, 2 * mm)
 
 
