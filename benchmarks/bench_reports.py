@@ -141,7 +141,7 @@ def main() -> int:
         result = _run("catalogue", huge, "", args.work / "catalogue.pdf")
         fits = result["rss_mb"] <= MEMORY_LIMIT_MB
         ok &= fits
-        print(f"{"catalogue":26} {result['pages']:>6} Seiten  {result['seconds']:6.1f} s  "
+        print(f"{'catalogue':26} {result['pages']:>6} Seiten  {result['seconds']:6.1f} s  "
               f"Spitzenspeicher {result['rss_mb']:.0f} MB (Grenze {MEMORY_LIMIT_MB} MB)  "
               f"{'OK' if fits else 'ZU VIEL'}")
     return 0 if ok else 1
