@@ -12,7 +12,6 @@ from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     Image,
-    KeepTogether,
     NextPageTemplate,
     PageBreak,
     Spacer,
@@ -213,10 +212,6 @@ def _partner_row(p: PartnerData, contacts: bool) -> list[object]:
         else:
             row.append("–")
     return row
-
-
-def keep(*flowables: Flowable) -> KeepTogether:
-    return KeepTogether(list(flowables))
 
 
 def cents(amount: int | None) -> str:
