@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -82,19 +83,33 @@ def run(db_path: Path | None, bundle: Path | None = None) -> int:
         log.info("An das laufende Programmfenster übergeben: %s", bundle or "(aktivieren)")
         return 0
     _translate_qt(app)
-    ws = open_or_create(db_path)
-    if ws is None:
-        return 1
     from integrationsplaner.ui.main_window import MainWindow
 
-    window = MainWindow(ws)
-    window.show()
+    if db_path is None and not _default_exists():  # first start: ask before any window
+        ws = open_or_create(None)
+        if ws is None:
+            return 1
+        window = MainWindow(ws)
+        window.show()
+    else:
+        # The window is on screen before the database layer (SQLAlchemy) is even imported;
+        # opening the file and the first rows follow a moment later.
+        window = MainWindow(None)
+        window.show()
+        app.processEvents()
+        _report_timing("window")
+        ws = open_or_create(db_path)
+        if ws is None:
+            window.close()
+            return 1
+        window.set_workspace(ws)
     server = single_instance.InstanceServer(window)
     server.activate.connect(lambda: _bring_to_front(window))
     server.open_bundle.connect(window.import_bundle)
     log.info("Programm gestartet mit %s", ws.path)
     if os.environ.get(EXIT_AFTER_SHOW) == "1":
         app.processEvents()
+        _report_timing("rows")
         window.close_workspace()
         return 0
     if bundle is not None:
@@ -106,6 +121,19 @@ def run(db_path: Path | None, bundle: Path | None = None) -> int:
     finally:
         server.close()
         window.close_workspace()
+
+
+def _default_exists() -> bool:
+    from integrationsplaner import paths
+
+    return paths.default_db_path().exists()
+
+
+def _report_timing(stage: str) -> None:
+    """For the start-up benchmark: seconds since ``INTEGRATIONSPLANER_LAUNCHED_AT``."""
+    launched = os.environ.get("INTEGRATIONSPLANER_LAUNCHED_AT")
+    if launched and os.environ.get(EXIT_AFTER_SHOW) == "1":
+        print(f"{stage}={time.time() - float(launched):.3f}", flush=True)
 
 
 def _bring_to_front(window) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -32,10 +32,12 @@ from integrationsplaner.errors import (
     UserError,
     ValidationError,
 )
-from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.forms import Field, Form, describe, plain
 from integrationsplaner.ui.labels import Labels
+
+if TYPE_CHECKING:  # keeps the database layer out of the window's start-up imports
+    from integrationsplaner.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 BANNER_STYLE = ("QLabel { background: #fff4ce; color: #3b2f00; border: 1px solid #c8a600; "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import (
@@ -32,11 +33,13 @@ from PySide6.QtWidgets import (
 
 from integrationsplaner import __version__
 from integrationsplaner.errors import UserError
-from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.labels import Labels
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab
+
+if TYPE_CHECKING:  # the database layer loads after the window is on screen (fast start)
+    from integrationsplaner.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 BUNDLE_SUFFIX = ".ipbundle"
@@ -45,7 +48,7 @@ TAB_TITLES = ("Übersicht", "Maßnahmen", "Partner", "Bewertungen")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ws: Workspace, settings: Settings | None = None,
+    def __init__(self, ws: Workspace | None, settings: Settings | None = None,
                  open_workspace: Callable[[Path], Workspace | None] | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
@@ -67,7 +70,10 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self.tab_widget.currentChanged.connect(self._tab_changed)
-        self.set_workspace(ws)
+        if ws is not None:
+            self.set_workspace(ws)
+        else:  # shown at once while the database opens (see ui.app.run)
+            self.status_office.setText("Datenbank wird geöffnet …")
         if not self.settings.window_geometry.isEmpty():
             self.restoreGeometry(self.settings.window_geometry)
         else:
