@@ -20,27 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-STARTUP = r"""
-import os, sys, time
-from pathlib import Path
-started = float(sys.argv[2])
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from integrationsplaner.services.workspace import open_workspace
-from integrationsplaner.ui.main_window import MainWindow
-from integrationsplaner.ui.settings import Settings
-ws = open_workspace(sys.argv[1])
-window = MainWindow(ws, Settings(Path(sys.argv[3])))
-window.show()
-app.processEvents()
-tab = window.current_tab()
-first = tab.model.data(tab.model.index(0, 1))
-assert first, "no rows shown"
-shown = time.time() - started
-print(f"{shown:.4f}", flush=True)
-os._exit(0)
-"""
-
 LARGE = r"""
 import json, os, resource, statistics, sys, time
 from pathlib import Path
@@ -119,6 +98,17 @@ def _run(code: str, db: Path, settings_dir: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def _start(db: Path, work: Path) -> dict[str, float]:
+    """Start the real program (``python -m integrationsplaner --db``) and read when its window
+    was shown and when its first rows were there, counted from just before the launch."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "INTEGRATIONSPLANER_EXIT_AFTER_SHOW": "1", "XDG_CONFIG_HOME": str(work / "config"),
+           "INTEGRATIONSPLANER_LAUNCHED_AT": repr(time.time())}
+    out = subprocess.run([sys.executable, "-m", "integrationsplaner", "--db", str(db)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return {k: float(v) for k, v in (line.split("=") for line in out.split())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -130,11 +120,14 @@ def main() -> int:
     try:
         small = work / "demo300.sqlite"
         shutil.copy(_ensure(args.db300, 300), small)
-        starts = [float(_run(STARTUP, small, work)) for _ in range(args.runs)]
-        result: dict[str, float] = {"cold_start_300_s": statistics.median(starts)}
-        print("Kaltstart bis Hauptfenster (300 Maßnahmen): Median "
-              f"{result['cold_start_300_s']:.2f} s (Ziel ≤ 1,0 s; Läufe: "
-              f"{', '.join(f'{s:.2f}' for s in starts)})")
+        starts = [_start(small, work) for _ in range(args.runs)]
+        result: dict[str, float] = {
+            "cold_start_window_s": statistics.median(s["window"] for s in starts),
+            "cold_start_rows_s": statistics.median(s["rows"] for s in starts)}
+        print("Kaltstart (300 Maßnahmen, echter Programmstart): Hauptfenster sichtbar nach "
+              f"Median {result['cold_start_window_s']:.2f} s (Ziel ≤ 1,0 s), erste Zeilen nach "
+              f"{result['cold_start_rows_s']:.2f} s; Läufe: "
+              + ", ".join(f"{run['window']:.2f}/{run['rows']:.2f}" for run in starts))
         if not args.skip_large:
             big = _ensure(args.db100k, 100_000)
             runs = [json.loads(_run(LARGE, big, work)) for _ in range(max(1, args.runs // 2))]
