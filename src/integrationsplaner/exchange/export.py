@@ -114,14 +114,6 @@ def recipient_start(ws: Workspace, office: str) -> int:
     return int(value or 0)
 
 
-def _siblings(session_rows: list[ConflictValue]) -> dict[str, dict[str, list[Any]]]:
-    """Open same-field conflict values per record id, still to be checked against the stamps."""
-    result: dict[str, dict[str, list[Any]]] = {}
-    for c in session_rows:
-        result.setdefault(c.record_id, {}).setdefault(c.field, []).append(c)
-    return result
-
-
 def export_bundle(
     ws: Workspace,
     out: Path,

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -416,7 +416,8 @@ def stage_schema(spec: EntitySpec) -> str:
 
 
 def create_stage(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    con = sqlite3.connect(path.resolve().as_uri(), uri=True, isolation_level=None,
+                          check_same_thread=False)
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-65536")
@@ -752,6 +753,3 @@ def check_references(con: sqlite3.Connection, header: BundleHeader) -> None:
                     f"auf {ENTITY_LABELS[target]} {row[1]}, die es weder im Bündel noch in "
                     "dieser Datenbank gibt. Die Datei wird nicht verarbeitet.")
 
-
-def parse_date(text: str) -> date:
-    return date.fromisoformat(text)
