@@ -14,6 +14,7 @@ import random
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from integrationsplaner.services import audit
 from integrationsplaner.services.evaluations import evaluation_id
 from integrationsplaner.services.periods import current_period
 from integrationsplaner.services.workspace import SOURCE_SYSTEM, Actor, Workspace
+from integrationsplaner.store.bulk import bulk_load
 from integrationsplaner.store.database import utcnow
 
 DEFAULT_MEASURES = 300
@@ -155,18 +157,12 @@ def generate(
     counts = {"partners": 0, "evaluations": 0, "rows": 0}
     with ws.db.engine.begin() as connection:
         cursor = connection.connection.driver_connection.cursor()
-        # random UUID keys scatter index writes: a large page cache keeps them in memory, and
-        # secondary indexes are dropped for the bulk load and built again afterwards (a sorted
-        # build is several times faster than 1,000,000 random inserts). Same transaction, so a
-        # failure or cancel restores them with everything else.
+        # Random UUID keys scatter index writes: a large page cache keeps them in memory, and
+        # bulk_load drops indexes and triggers for the load and rebuilds them in one pass each
+        # (same transaction, so a failure or cancel restores everything).
         cursor.execute("PRAGMA cache_size=-262144")
-        indexes = cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({', '.join('?' * len(BULK_TABLES))})",
-            BULK_TABLES,
-        ).fetchall()
-        for name, _sql in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+        loading = ExitStack()
+        loading.enter_context(bulk_load(cursor, BULK_TABLES))
         existing_codes = {row[0] for row in cursor.execute("SELECT code FROM measures")}
         base_time = datetime(gen.concepts[0].start_year - 1, 10, 1, 9, 0)
 
@@ -482,8 +478,7 @@ def generate(
                     raise DemoCancelled()
         finally:
             writer.finish()
-        for _name, sql in indexes:
-            cursor.execute(sql)
+        loading.close()  # full-text entries, journal entries, indexes and triggers
         # half-years before the one now being evaluated are closed
         for hy in _past_periods(gen):
             cursor.execute(
