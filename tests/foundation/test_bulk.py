@@ -1,0 +1,38 @@
+"""Bulk loading (demo data) ends in the same state as row-by-row inserts."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from integrationsplaner.domain.model import MeasureFilter
+from integrationsplaner.services import demo, measures
+from integrationsplaner.services.integrity import check_database
+from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.store.models import SYNCED_MODELS
+
+
+def _schema(con: sqlite3.Connection) -> set[tuple[str, str]]:
+    return {(kind, name) for kind, name in con.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger')")}
+
+
+def test_bulk_load_keeps_indexes_triggers_journal_and_search(ws: Workspace) -> None:
+    con = sqlite3.connect(ws.path)
+    before = _schema(con)
+    demo.generate(ws, 30, seed=5)
+    assert _schema(con) == before
+    records = sum(con.execute(f"SELECT count(*) FROM {m.__tablename__}").fetchone()[0]
+                  for m in SYNCED_MODELS)
+    assert con.execute("SELECT count(*) FROM exchange_journal").fetchone()[0] == records
+    assert check_database(ws.path).ok
+    # a second load appends; triggers work again for ordinary saves afterwards
+    demo.generate(ws, 10, seed=6)
+    row = measures.list_measures(ws, limit=1)[0]
+    data = measures.get_measure(ws, row.id)
+    data.title = "Nachträglich umbenannt Zebrastreifen"
+    journal = con.execute("SELECT count(*) FROM exchange_journal").fetchone()[0]
+    measures.save_measure(ws, data)
+    assert con.execute("SELECT count(*) FROM exchange_journal").fetchone()[0] > journal
+    assert measures.count_measures(ws, MeasureFilter(text="zebrastreifen")) == 1
+    assert measures.count_measures(ws) == 40
+    con.close()
