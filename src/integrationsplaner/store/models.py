@@ -118,7 +118,7 @@ class Synced:
 
 #: Columns of Synced that are metadata, not exchanged data fields.
 META_COLUMNS = frozenset(
-    {"id", "office_key", "vv", "stamps", "origin_replica", "created_at", "updated_at",
+    {"id", "seq", "office_key", "vv", "stamps", "origin_replica", "created_at", "updated_at",
      "updated_by"}
 )
 #: Columns derived from others and recomputed locally (never stamped or exchanged).
