@@ -10,16 +10,21 @@ group and Papierkorb run over the lists. Free text still uses the database's ful
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from integrationsplaner.domain.model import MeasureFilter
 from integrationsplaner.domain.periods import HalfYear
+from integrationsplaner.domain.text import sort_key
 from integrationsplaner.services.measures import fts_query
 from integrationsplaner.services.workspace import Workspace
 
 _COLUMNS = ("seq, id, code, title_sort, action_area, office_key, status, start_date, end_date, "
             "deleted, target_groups")
+#: Shorter search words are matched in titles and codes in memory, longer ones in the full text.
+FULL_TEXT_MIN = 3
+_WORD = re.compile(r"\w+")
 SORTABLE = ("code", "title", "action_area", "office", "status", "start_date", "end_date")
 
 
@@ -87,19 +92,23 @@ class MeasureIndex:
         """Positions of the measures that pass the filter (in index order)."""
         candidates: Iterable[int] = range(len(self.ids))
         if flt.text.strip():
-            match = fts_query(flt.text)
-            if match is None:
+            words = [sort_key(w) for w in _WORD.findall(flt.text)]
+            if not words:
                 return []
-            with ws.db.read() as session:
-                seqs = session.connection().exec_driver_sql(
-                    "SELECT rowid FROM measures_fts WHERE measures_fts MATCH ?", (match,)
-                ).fetchall()
-            by_seq = self._by_seq
-            found = {by_seq[s] for (s,) in seqs if s in by_seq}
-            needle = flt.text.strip().casefold()
-            if " " not in needle:  # the code is not in the full-text index: match it here
-                found.update(n for n, code in enumerate(self.code) if needle in code)
-            candidates = sorted(found)
+            if max(map(len, words)) < FULL_TEXT_MIN:
+                # one or two letters match most of the full-text index (slow, and useless in
+                # long descriptions): match them in titles and codes here instead
+                titles, codes = self.title, self.code
+                candidates = [n for n in range(len(self.ids))
+                              if all(w in titles[n] or w in codes[n] for w in words)]
+            else:
+                match = fts_query(flt.text)
+                with ws.db.read() as session:
+                    seqs = session.connection().exec_driver_sql(
+                        "SELECT rowid FROM measures_fts WHERE measures_fts MATCH ?", (match,)
+                    ).fetchall()
+                by_seq = self._by_seq
+                candidates = sorted({by_seq[s] for (s,) in seqs if s in by_seq})
         if flt.partner_id:
             with ws.db.read() as session:
                 ids = session.connection().exec_driver_sql(
