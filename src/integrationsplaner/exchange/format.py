@@ -135,6 +135,10 @@ class EntitySpec:
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
+    @cached_property
+    def field_set(self) -> frozenset[str]:
+        return frozenset(self.field_names)
+
     @property
     def derived(self) -> tuple[str, ...]:
         return ("title_sort",) if self.name == "measure" else (

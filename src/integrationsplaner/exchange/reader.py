@@ -139,9 +139,30 @@ def _parse_constant(text: str) -> Any:
 _decoder = json.JSONDecoder(object_pairs_hook=_strict_pairs, parse_constant=_parse_constant)
 
 
-def strict_loads(text: str) -> Any:
+#: Without the pairs hook: objects are built in C. Used first for record lines; see loads_line.
+_fast_decoder = json.JSONDecoder(parse_constant=_parse_constant)
+
+
+def loads_line(text: str) -> Any:
+    """A record line, strictly, but fast: decoded without the duplicate-key hook, then the keys
+    of the record and of its nested objects are counted against the ``":`` separators of the
+    text. Every key of the line ends in one such separator (a ``":`` inside a string value only
+    adds to the count), so equal counts prove that no key was dropped as a duplicate; otherwise
+    the line is decoded again with the strict hook, which names the duplicate key."""
+    record = strict_loads(text, _fast_decoder)
+    if type(record) is dict:
+        keys = len(record)
+        for value in record.values():
+            if type(value) is dict:
+                keys += len(value)
+        if keys == text.count('":'):
+            return record
+    return strict_loads(text)
+
+
+def strict_loads(text: str, decoder: json.JSONDecoder = _decoder) -> Any:
     try:
-        return _decoder.decode(text)
+        return decoder.decode(text)
     except RecursionError:
         raise _LineError("Die Daten sind zu tief verschachtelt") from None
     except json.JSONDecodeError as exc:
@@ -440,6 +461,24 @@ def create_stage(path: Path) -> sqlite3.Connection:
 
 _TEXT_KINDS = frozenset({"str", "text"})
 _SPECIAL_TEXT = frozenset({"measure_id", "partner_id", "concept_period", "period"})
+_F_LINE, _F_TEXT, _F_INT, _F_BOOL, _F_FLOAT, _F_DATE, _F_OTHER = range(7)
+_META_KEYS = frozenset({*META_FIELDS, "siblings"})
+_UUID_MATCH = UUID_RE.match
+_REPLICA_MATCH = REPLICA_RE.match
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
+_DATETIME_MATCH = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\Z").match
+_fromisoformat = datetime.fromisoformat
+
+
+def _valid_datetime(text: str) -> bool:
+    if _DATETIME_MATCH(text) is None:
+        return False
+    try:
+        _fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Validator:
@@ -450,62 +489,122 @@ class Validator:
         self.offices = frozenset(ref.office_keys())
         self.areas = frozenset(a.number for a in ref.action_areas)
         self.concepts = frozenset(c.key for c in ref.concept_periods)
+        self._plans: dict[str, tuple[tuple[str, int, int, FieldSpec], ...]] = {}
+        self._dates: set[str] = set()
+
+    def _plan_of(self, spec: EntitySpec) -> tuple[tuple[str, int, int, FieldSpec], ...]:
+        """Per entity once: each field's name, a fast-path code, its length limit and spec."""
+        plan = self._plans.get(spec.name)
+        if plan is None:
+            items = []
+            for f in spec.fields:
+                if f.kind in _TEXT_KINDS and f.name not in _SPECIAL_TEXT:
+                    code = _F_TEXT if f.kind == "text" else _F_LINE
+                elif f.kind == "int" and f.name != "action_area":
+                    code = _F_INT
+                elif f.kind == "bool":
+                    code = _F_BOOL
+                elif f.kind == "float":
+                    code = _F_FLOAT
+                elif f.kind == "date":
+                    code = _F_DATE
+                else:
+                    code = _F_OTHER
+                items.append((f.name, code, f.max_len, f))
+            plan = self._plans[spec.name] = tuple(items)
+        return plan
 
     def row(self, spec: EntitySpec, record: Any) -> tuple[list[Any], str | None]:
-        if not isinstance(record, dict):
+        if type(record) is not dict:
             raise _LineError("Die Zeile ist kein Datensatz (JSON-Objekt erwartet)")
         fields = spec.fields
         siblings = record.get("siblings")
         expected = len(META_FIELDS) + len(fields) + (1 if "siblings" in record else 0)
-        if len(record) != expected:
+        if len(record) != expected or not spec.field_set.issuperset(record.keys() - _META_KEYS):
             known = set(META_FIELDS) | {f.name for f in fields} | {"siblings"}
             unknown = sorted(set(record) - known)
             missing = sorted(known - set(record) - {"siblings"})
             if unknown:
                 raise _LineError(f"Unbekanntes Feld „{_safe(unknown[0])}“")
             raise _LineError(f"Das Feld „{missing[0]}“ fehlt")
-        rid = record.get("id")
-        if not isinstance(rid, str) or not UUID_RE.match(rid):
+        rid = record["id"]
+        if type(rid) is not str or not _UUID_MATCH(rid):
             raise _LineError(f"„{_safe(str(rid))}“ ist keine gültige Datensatz-ID (UUID)")
-        office = record.get("office_key")
-        if office not in self.offices:
+        office = record["office_key"]
+        if type(office) is not str or office not in self.offices:
             raise _LineError(f"Unbekannte Dienststelle „{_safe(str(office))}“")
-        vv = record.get("vv")
-        if not isinstance(vv, dict) or not vv or len(vv) > MAX_VV_ENTRIES:
+        vv = record["vv"]
+        if type(vv) is not dict or not vv or len(vv) > MAX_VV_ENTRIES:
             raise _LineError("Der Versionsvektor „vv“ ist ungültig")
         for key, value in vv.items():
-            if not REPLICA_RE.match(key) or not isinstance(value, int) or isinstance(
-                    value, bool) or not 1 <= value <= MAX_INT:
+            if not _REPLICA_MATCH(key) or type(value) is not int or not 1 <= value <= MAX_INT:
                 raise _LineError("Der Versionsvektor „vv“ ist ungültig")
-        origin = record.get("origin_replica")
-        if not isinstance(origin, str) or vv.get(origin, 0) < 1:
+        origin = record["origin_replica"]
+        if type(origin) is not str or vv.get(origin, 0) < 1:
             raise _LineError("„origin_replica“ fehlt im Versionsvektor")
-        stamps = record.get("stamps")
-        if not isinstance(stamps, dict):
+        stamps = record["stamps"]
+        if type(stamps) is not dict:
             raise _LineError("„stamps“ ist ungültig")
-        names = spec.field_names
+        names = spec.field_set
         for key, dot in stamps.items():
             if key not in names or not _valid_dot(dot, vv):
                 raise _LineError(f"Der Stempel des Felds „{_safe(key)}“ ist ungültig")
-        values: list[Any] = [rid, office, origin, canonical_json(dict(sorted(vv.items()))),
-                             canonical_json(stamps)]
+        # the stored texts of vv and stamps, exactly as canonical_json writes them (keys and
+        # replica ids are validated above, so nothing in them needs escaping)
+        if len(vv) == 1:
+            ((k, v),) = vv.items()
+            vv_text = f'{{"{k}": {v}}}'
+        else:
+            vv_text = "{" + ", ".join(f'"{k}": {v}' for k, v in sorted(vv.items())) + "}"
+        stamps_text = "{" + ", ".join(f'"{k}": ["{d[0]}", {d[1]}]'
+                                      for k, d in sorted(stamps.items())) + "}"
+        values: list[Any] = [rid, office, origin, vv_text, stamps_text]
         for key in ("created_at", "updated_at"):
-            value = record.get(key)
-            if not isinstance(value, str) or not valid_datetime(value):
+            value = record[key]
+            if type(value) is not str or not _valid_datetime(value):
                 raise _LineError(f"„{key}“ ist kein gültiger Zeitpunkt")
-            values.append(db_datetime(value))
-        by = record.get("updated_by")
-        if not isinstance(by, str) or len(by) > 200 or not check_plain_text(by, False):
+            values.append(value[:19].replace("T", " ") + (value[19:] if len(value) > 19
+                                                          else ".000000"))
+        by = record["updated_by"]
+        if type(by) is not str or len(by) > 200 or _LINE_CONTROL(by) is not None:
             raise _LineError("„updated_by“ ist ungültig")
         values.append(by)
-        for f in fields:
-            value = record[f.name]
-            # the common case inline: plain text within its length and without control chars
-            if (f.kind in _TEXT_KINDS and type(value) is str and len(value) <= f.max_len
-                    and f.name not in _SPECIAL_TEXT and check_plain_text(value, f.kind == "text")):
-                values.append(value)
-            else:
-                values.append(self.value(f, value, spec.name))
+        append = values.append
+        dates = self._dates
+        for name, code, max_len, f in self._plan_of(spec):
+            value = record[name]
+            # the common cases inline; everything else (and every error) through value()
+            tv = type(value)
+            if code == _F_LINE:
+                if tv is str and len(value) <= max_len and _LINE_CONTROL(value) is None:
+                    append(value)
+                    continue
+            elif code == _F_TEXT:
+                if tv is str and len(value) <= max_len and _TEXT_CONTROL(value) is None:
+                    append(value)
+                    continue
+            elif code == _F_INT:
+                if tv is int and -MAX_INT <= value <= MAX_INT:
+                    append(value)
+                    continue
+            elif code == _F_BOOL:
+                if tv is bool:
+                    append(1 if value else 0)
+                    continue
+            elif code == _F_FLOAT:
+                if tv is float and math.isfinite(value):
+                    append(value)
+                    continue
+            elif code == _F_DATE:
+                if tv is str and value in dates:
+                    append(value)
+                    continue
+                if tv is str and valid_date(value) and len(dates) < 100_000:
+                    dates.add(value)
+            if value is None and f.nullable:
+                append(None)
+                continue
+            append(self.value(f, value, spec.name))
         if spec.name == "measure":
             values.append(sort_key(record["title"]))
         elif spec.name == "partner":
@@ -677,7 +776,7 @@ def stage_records(
                                 error = f"Zeile {line_no} ist zu lang"
                                 break
                             try:
-                                record = strict_loads(raw.decode("utf-8"))
+                                record = loads_line(raw.decode("utf-8"))
                                 values, sib = validator.row(spec, record)
                             except UnicodeDecodeError:
                                 error = f"Zeile {line_no}: kein gültiger UTF-8-Text"
