@@ -9,6 +9,7 @@ or cancelled import leaves the database file as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -220,6 +221,7 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
                    progress: Progress | None = None) -> ImportPlan:
     """Verify the bundle completely and compute the plan; writes nothing to the database."""
     header = read_header(ws, Path(path), trust_new_sender=trust_new_sender)
+    header.file_sha256 = _file_sha256(header.path)
     stage_dir = Path(tempfile.mkdtemp(prefix="integrationsplaner-import-"))
     try:
         con = create_stage(stage_dir / "stage.sqlite")
@@ -228,6 +230,8 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
         raise
     plan = ImportPlan(ws, header, stage_dir, con)
     try:
+        if _already_applied(plan):
+            return plan
         stage_records(ws, header, con, progress)
         con.execute("ATTACH DATABASE ? AS live", (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
         check_references(con, header)
@@ -236,6 +240,51 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
         plan.close()
         raise
     return plan
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _already_applied(plan: ImportPlan) -> bool:
+    """Fast answer for a replayed bundle: this very file (same SHA-256 of every byte, and its
+    signature and manifest verified again just now) has been applied here before, and importing
+    it again would change no bookkeeping either. Every record it carries was merged then; local
+    versions only grow, so each is already known here or newer. The plan then changes nothing,
+    counts every record as already known, and reads no record line."""
+    ws, header = plan.ws, plan.header
+    if header.new_sender or not header.file_sha256:
+        return False
+    with ws.db.read() as session:
+        logged = session.scalar(select(ExchangeLogEntry.at).where(
+            ExchangeLogEntry.direction == "import",
+            ExchangeLogEntry.bundle_id == header.bundle_id,
+            ExchangeLogEntry.file_sha256 == header.file_sha256).limit(1))
+        if logged is None:
+            return False
+        known = identity.replica_offices(session)
+        received = session.get(Received, header.sender_replica)
+        ack = session.get(Acknowledgement, (header.sender_office, header.sender_replica))
+    if known.get(header.sender_replica) != header.sender_office:
+        return False
+    if any(replica not in known for replica in header.replicas):
+        return False
+    current = received.upto_seq if received is not None else 0
+    if header.journal_from <= current < header.journal_to:
+        return False
+    mine = header.acknowledgements.get(ws.db.replica_id)
+    if mine is not None and (ack is None or ack.acked_seq != mine):
+        return False
+    plan.imported_before = logged
+    for entity in ENTITY_ORDER:
+        count = int(header.counts.get(entity, 0))
+        plan.by_entity[entity] = {c: count if c == "known" else 0 for c in CATEGORIES}
+        plan.summary["known"] += count
+    return True
 
 
 def _plan(plan: ImportPlan, progress: Progress | None) -> None:
@@ -677,11 +726,11 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
     con.execute("INSERT INTO main.exchange_log (direction, bundle_id, sender_office, "
                 "sender_replica, recipient, kind, bundle_created_at, at, user, file_name, "
                 "file_sha256, journal_from, journal_to, summary) VALUES ('import', ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?, '', ?, ?, ?)",
+                "?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (header.bundle_id, header.sender_office, header.sender_replica,
                  header.recipient, header.kind,
                  header.created_at.strftime("%Y-%m-%d %H:%M:%S.000000"), now, ws.user,
-                 str(header.path), header.journal_from, header.journal_to,
+                 str(header.path), header.file_sha256, header.journal_from, header.journal_to,
                  json.dumps(plan.summary, sort_keys=True)))
 
 

@@ -109,6 +109,7 @@ class BundleHeader:
     replicas: dict[str, str]
     entries: dict[str, dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
+    file_sha256: str = ""  # of the whole file; recorded in the import log
 
     @property
     def short_fingerprint(self) -> str:
