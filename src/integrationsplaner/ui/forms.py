@@ -208,6 +208,10 @@ class ComboField(Field):
     def __init__(self, key: str, label: str, choices: Choices, description: str = "",
                  none_label: str | None = None) -> None:
         combo = QComboBox()
+        # long entries ("Regionales Integrationskonzept 2018–2020") must not widen the whole
+        # form beyond a 1366-pixel screen; the open list still shows them in full
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(16)
         super().__init__(key, label, combo, description)
         self.combo = combo
         self.set_choices(choices, none_label)
