@@ -77,3 +77,31 @@ def test_replayed_file_is_answered_without_reading_records(tmp_path) -> None:
     finally:
         kreis.close()
         pc1.close()
+
+
+def test_small_import_writes_a_rollback_file(tmp_path) -> None:
+    from integrationsplaner.services import measures
+
+    from .helpers import edit_measure, exchange, make_ws, new_measure, trust_all
+
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
+    try:
+        trust_all([kreis, pc1], tmp_path / "keys")
+        mid = new_measure(pc1, "HF1-01", "Sprachcafé")
+        first = exchange(pc1, kreis, tmp_path / "b1.ipbundle")
+        assert first.backup is not None and first.backup.suffix == ".jsonl"
+        lines = [json.loads(x) for x in first.backup.read_text("utf-8").splitlines()]
+        assert lines[0]["format"] == "integrationsplaner-ruecksicherung"
+        assert {"tabelle": "measures", "id": mid, "vorher": None} in lines
+        old_title = measures.get_measure(kreis, mid).title
+        edit_measure(pc1, mid, title="Sprachcafé neu")
+        second = exchange(pc1, kreis, tmp_path / "b2.ipbundle")
+        assert second.applied and second.backup is not None and second.backup != first.backup
+        lines = [json.loads(x) for x in second.backup.read_text("utf-8").splitlines()]
+        before = [x for x in lines[1:] if x.get("id") == mid]
+        assert len(before) == 1 and before[0]["vorher"]["title"] == old_title
+        assert measures.get_measure(kreis, mid).title == "Sprachcafé neu"
+    finally:
+        kreis.close()
+        pc1.close()

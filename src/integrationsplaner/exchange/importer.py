@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -629,7 +630,8 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                             None, "Dieses Bündel wurde bereits am "
                             f"{when:%d.%m.%Y um %H:%M} Uhr übernommen. Es wurde nichts geändert."
                             if when else "Nichts zu tun: alles ist bereits bekannt.")
-    backup = ws.db.backup("vor-import") if plan.record_changes else None
+    small = 0 < plan.record_changes < ROLLBACK_FILE_LIMIT
+    backup = ws.db.backup("vor-import") if plan.record_changes and not small else None
     con = sqlite3.connect(str(ws.db.path), isolation_level=None, check_same_thread=False)
     try:
         con.execute("PRAGMA foreign_keys=ON")
@@ -637,6 +639,8 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
         con.execute("ATTACH DATABASE ? AS stage", (str(plan.stage_path),))
         con.execute("BEGIN IMMEDIATE")
         try:
+            if small:
+                backup = _write_rollback_file(ws, plan, con)
             _write(ws, plan, con)
             con.execute("COMMIT")
         except BaseException:
@@ -657,6 +661,65 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                     "(Austausch → Konflikte).")
     return ImportResult(header.bundle_id, header.sender_office, True, False, plan.summary,
                         open_conflicts, backup, message)
+
+
+#: Below this many changed records the backup before an import is a rollback file (the
+#: pre-images of exactly the rows the import changes) instead of a copy of the whole database.
+ROLLBACK_FILE_LIMIT = 5000
+
+
+def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> Path:
+    """Write the rollback file of a small import (see docs/bundle-format.md, "Sicherung vor dem
+    Import"), inside the write transaction so that the pre-images are exactly what the import
+    replaces; fsynced before anything is written to the database."""
+    from integrationsplaner.store.database import BACKUP_DIR
+
+    header = plan.header
+    folder = ws.db.path.parent / BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = folder / f"{ws.db.path.stem}.{stamp}.vor-import.jsonl"
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder / f"{ws.db.path.stem}.{stamp}-{n}.vor-import.jsonl"
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def rows(sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    tmp = target.with_name(target.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(encode({
+            "format": "integrationsplaner-ruecksicherung", "format_version": 1,
+            "datenbank": ws.db.path.name, "replica_id": ws.db.replica_id,
+            "buendel_id": header.bundle_id, "absender": header.sender_office,
+            "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+        for entity in ENTITY_ORDER:
+            table = TABLE_OF[entity]
+            for (rid,) in con.execute(f"SELECT id FROM stage.s_{entity} WHERE x_action = 'new' "
+                                      "ORDER BY x_rid"):
+                out.write(encode({"tabelle": table, "id": rid, "vorher": None}) + "\n")
+            for row in rows(f"SELECT m.* FROM main.{table} m JOIN stage.s_{entity} s ON "
+                            "s.id = m.id WHERE s.x_action = 'update' ORDER BY s.x_rid"):
+                out.write(encode({"tabelle": table, "id": row["id"], "vorher": row}) + "\n")
+        for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind = 'feld' AND "
+                        "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
+                        "c.record_id AND t.entity = c.entity)"):
+            out.write(encode({"tabelle": "exchange_conflicts", "vorher": row}) + "\n")
+        for table, where, params in (
+                ("exchange_received", "replica_id = ?", (header.sender_replica,)),
+                ("exchange_acks", "office_key = ? AND replica_id = ?",
+                 (header.sender_office, header.sender_replica))):
+            for row in rows(f"SELECT * FROM main.{table} WHERE {where}", params):
+                out.write(encode({"tabelle": table, "vorher": row}) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
+    return target
 
 
 def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
