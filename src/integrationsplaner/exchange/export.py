@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import sqlite3
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -189,32 +191,33 @@ def export_bundle(
                 n = 0
                 siblings = siblings_by_entity.get(entity, {})
                 with zf.open(name, "w", force_zip64=True) as handle:
+                    # SQLite builds the lines (it releases the GIL while it steps) while a
+                    # writer thread hashes and deflates the previous chunk (zlib and hashlib
+                    # release it too): on two cores the two halves overlap
+                    writer = _EntryWriter(handle, digest)
                     buffer: list[str] = []
                     buffered = 0
-                    cursor = con.execute(_line_sql(entity) + where, params)
-                    while True:
-                        rows = cursor.fetchmany(2000)
-                        if not rows:
-                            break
-                        for record_id, line in rows:
-                            if siblings and record_id in siblings:
-                                line = _with_siblings(line, siblings[record_id])
-                            buffer.append(line)
-                            buffered += len(line) + 1
-                        n += len(rows)
-                        if buffered >= _CHUNK:
-                            data = ("\n".join(buffer) + "\n").encode("utf-8")
-                            digest.update(data)
-                            handle.write(data)
-                            size += len(data)
-                            buffer, buffered = [], 0
-                        if progress is not None and progress(done + n, grand_total) is False:
-                            raise ExportCancelled()
-                    if buffer:
-                        data = ("\n".join(buffer) + "\n").encode("utf-8")
-                        digest.update(data)
-                        handle.write(data)
-                        size += len(data)
+                    try:
+                        cursor = con.execute(_line_sql(entity) + where, params)
+                        while True:
+                            rows = cursor.fetchmany(2000)
+                            if not rows:
+                                break
+                            for record_id, line in rows:
+                                if siblings and record_id in siblings:
+                                    line = _with_siblings(line, siblings[record_id])
+                                buffer.append(line)
+                                buffered += len(line) + 1
+                            n += len(rows)
+                            if buffered >= _CHUNK:
+                                writer.put("\n".join(buffer) + "\n")
+                                buffer, buffered = [], 0
+                            if progress is not None and progress(done + n, grand_total) is False:
+                                raise ExportCancelled()
+                        if buffer:
+                            writer.put("\n".join(buffer) + "\n")
+                    finally:
+                        size = writer.finish()
                 done += n
                 counts[entity] = n
                 entries[name] = {"size": size, "sha256": digest.hexdigest(), "records": n}
@@ -266,6 +269,46 @@ def export_bundle(
             file_name=str(out), file_sha256=file_hash.hexdigest(), journal_from=start,
             journal_to=journal_to, summary=json.dumps(counts, sort_keys=True)))
     return ExportResult(out, bundle_id, to or "*", kind, start, journal_to, counts, size)
+
+
+class _EntryWriter:
+    """Encodes, hashes and writes the chunks of one zip entry in a thread of its own."""
+
+    def __init__(self, handle: Any, digest: Any) -> None:
+        self.handle = handle
+        self.digest = digest
+        self.size = 0
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[str | None] = queue.Queue(maxsize=4)
+        self.thread = threading.Thread(target=self._run, name="bundle-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            text = self.queue.get()
+            if text is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                data = text.encode("utf-8")
+                self.digest.update(data)
+                self.handle.write(data)
+                self.size += len(data)
+            except BaseException as exc:  # re-raised in the exporting thread
+                self.error = exc
+
+    def put(self, text: str) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(text)
+
+    def finish(self) -> int:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.size
 
 
 def _with_siblings(line: str, fields: dict[str, list[ConflictValue]]) -> str:
