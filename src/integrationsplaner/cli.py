@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"Integrationsplaner {__version__}",
                         help="Versionsnummer anzeigen und beenden")
     _db_arg(parser, required=False)
-    parser.add_argument("--open", type=Path, metavar="BÜNDEL", dest="open_bundle",
+    parser.add_argument("--open", type=Path, nargs="?", metavar="BÜNDEL", dest="open_bundle",
                         help="eine Bündeldatei (.ipbundle) im Programmfenster zur Übernahme "
                              "öffnen (so startet auch ein Doppelklick auf ein Bündel)")
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", title="Befehle",

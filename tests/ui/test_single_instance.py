@@ -36,3 +36,5 @@ def test_no_running_window_means_start_normally() -> None:
 def test_open_option_is_parsed() -> None:
     args = build_parser().parse_args(["--db", "a.sqlite", "--open", "b.ipbundle"])
     assert args.command is None and args.open_bundle == Path("b.ipbundle")
+    # a desktop entry "Exec=integrationsplaner --open %f" started without a file
+    assert build_parser().parse_args(["--open"]).open_bundle is None
