@@ -608,6 +608,9 @@ class ImportResult:
                 "meldung": self.message}
 
 
+#: Page cache of the apply connection (KiB): large imports touch every index of every table.
+_APPLY_CACHE_KIB = 196_608
+
 #: Test seam: called inside the apply transaction after the records are written.
 _after_records_hook: Callable[[], None] | None = None
 
@@ -636,7 +639,10 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
     try:
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA busy_timeout=5000")
+        # a large import inserts into many indexes at random places: give it a page cache
+        con.execute(f"PRAGMA main.cache_size={-_APPLY_CACHE_KIB}")
         con.execute("ATTACH DATABASE ? AS stage", (str(plan.stage_path),))
+        con.execute("PRAGMA stage.cache_size=-16384")
         con.execute("BEGIN IMMEDIATE")
         try:
             if small:

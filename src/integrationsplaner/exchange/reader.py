@@ -491,7 +491,9 @@ class Validator:
         self.areas = frozenset(a.number for a in ref.action_areas)
         self.concepts = frozenset(c.key for c in ref.concept_periods)
         self._plans: dict[str, tuple[tuple[str, int, int, FieldSpec], ...]] = {}
-        self._dates: set[str] = set()
+        self._dates: set[str] = set()  # caches of values already found valid
+        self._datetimes: dict[str, str] = {}
+        self._users: set[str] = set()
 
     def _plan_of(self, spec: EntitySpec) -> tuple[tuple[str, int, int, FieldSpec], ...]:
         """Per entity once: each field's name, a fast-path code, its length limit and spec."""
@@ -560,15 +562,24 @@ class Validator:
         stamps_text = "{" + ", ".join(f'"{k}": ["{d[0]}", {d[1]}]'
                                       for k, d in sorted(stamps.items())) + "}"
         values: list[Any] = [rid, office, origin, vv_text, stamps_text]
+        stored = self._datetimes
         for key in ("created_at", "updated_at"):
             value = record[key]
-            if type(value) is not str or not _valid_datetime(value):
-                raise _LineError(f"„{key}“ ist kein gültiger Zeitpunkt")
-            values.append(value[:19].replace("T", " ") + (value[19:] if len(value) > 19
-                                                          else ".000000"))
+            text = stored.get(value) if type(value) is str else None
+            if text is None:
+                if type(value) is not str or not _valid_datetime(value):
+                    raise _LineError(f"„{key}“ ist kein gültiger Zeitpunkt")
+                text = value[:19].replace("T", " ") + (value[19:] if len(value) > 19
+                                                       else ".000000")
+                if len(stored) < 100_000:
+                    stored[value] = text
+            values.append(text)
         by = record["updated_by"]
-        if type(by) is not str or len(by) > 200 or _LINE_CONTROL(by) is not None:
-            raise _LineError("„updated_by“ ist ungültig")
+        if type(by) is not str or by not in self._users:
+            if type(by) is not str or len(by) > 200 or _LINE_CONTROL(by) is not None:
+                raise _LineError("„updated_by“ ist ungültig")
+            if len(self._users) < 10_000:
+                self._users.add(by)
         values.append(by)
         append = values.append
         dates = self._dates
