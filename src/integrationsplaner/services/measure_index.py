@@ -46,6 +46,7 @@ class MeasureIndex:
     _by_seq: dict[int, int] = field(default_factory=dict)
     _by_id: dict[str, int] = field(default_factory=dict)
     _ranks: dict[str, list[int]] = field(default_factory=dict)
+    _hay: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -70,6 +71,7 @@ class MeasureIndex:
         self._by_seq.update(zip(seq, range(first, first + len(seq)), strict=True))
         self._by_id.update(zip(ids, range(first, first + len(ids)), strict=True))
         self._ranks.clear()
+        self._hay = None
 
     def _store(self, n: int, row: Sequence) -> None:
         self.code[n] = (row[2] or "").casefold()
@@ -82,6 +84,13 @@ class MeasureIndex:
         self.deleted[n] = bool(row[9])
         self.groups[n] = row[10] or ""
         self._ranks.clear()
+        self._hay = None
+
+    def _haystack(self) -> list[str]:
+        """Title sort key and code of each measure in one string (cached like the ranks)."""
+        if self._hay is None:
+            self._hay = [f"{t}\x00{c}" for t, c in zip(self.title, self.code, strict=True)]
+        return self._hay
 
     def position(self, measure_id: str) -> int:
         return self._by_id.get(measure_id, -1)
@@ -98,9 +107,10 @@ class MeasureIndex:
             if max(map(len, words)) < FULL_TEXT_MIN:
                 # one or two letters match most of the full-text index (slow, and useless in
                 # long descriptions): match them in titles and codes here instead
-                titles, codes = self.title, self.code
-                candidates = [n for n in range(len(self.ids))
-                              if all(w in titles[n] or w in codes[n] for w in words)]
+                hay = self._haystack()
+                candidates = [n for n, h in enumerate(hay) if words[0] in h]
+                for word in words[1:]:
+                    candidates = [n for n in candidates if word in hay[n]]
             else:
                 match = fts_query(flt.text)
                 with ws.db.read() as session:
