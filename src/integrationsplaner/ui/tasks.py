@@ -52,9 +52,12 @@ class _Task(QRunnable):
         try:
             result = self.fn()
         except BaseException as exc:  # handed to the UI thread, shown there
-            self.bridge.failed.emit(exc)
+            outcome, value = self.bridge.failed, exc
         else:
-            self.bridge.done.emit(result)
+            outcome, value = self.bridge.done, result
+        # the window may have closed while this ran (program exit): nobody waits for the result
+        with contextlib.suppress(RuntimeError):
+            outcome.emit(value)
 
 
 def run_task(owner: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
