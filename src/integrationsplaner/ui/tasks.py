@@ -49,15 +49,18 @@ class _Task(QRunnable):
         self.bridge = _Bridge()
 
     def run(self) -> None:
+        failure: BaseException | None = None
+        result: Any = None
         try:
             result = self.fn()
         except BaseException as exc:  # handed to the UI thread, shown there
-            outcome, value = self.bridge.failed, exc
-        else:
-            outcome, value = self.bridge.done, result
+            failure = exc
         # the window may have closed while this ran (program exit): nobody waits for the result
         with contextlib.suppress(RuntimeError):
-            outcome.emit(value)
+            if failure is not None:
+                self.bridge.failed.emit(failure)
+            else:
+                self.bridge.done.emit(result)
 
 
 def run_task(owner: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
