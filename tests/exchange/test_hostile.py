@@ -328,3 +328,33 @@ def test_replayed_old_bundle_is_noop(setting: dict[str, Any], capsys) -> None:
     assert main(["import", "--db", str(db), str(setting["old"])]) == 0
     assert "bereits" in capsys.readouterr().out
     assert file_digest(db) == before
+
+
+_LINE_CASES = [c for c in CASES if c[0] in {
+    "huge_line", "deep_nesting", "duplicate_json_key", "nan", "huge_int", "wrong_type",
+    "impossible_date", "malformed_uuid", "same_id_twice", "dangling_reference", "flipped_byte",
+    "ten_mb_text"}]
+
+
+@pytest.mark.parametrize(("name", "build", "message"), _LINE_CASES,
+                         ids=[c[0] for c in _LINE_CASES])
+def test_hostile_lines_rejected_by_worker_processes(
+        setting: dict[str, Any], name: str, build: Callable[..., None], message: str,
+        capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same checks when the records are validated in worker processes (large entries)."""
+    from integrationsplaner.exchange import reader
+
+    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    test_hostile_bundle_rejected(setting, name, build, message, capsys)
+
+
+def test_good_bundle_through_worker_processes(setting: dict[str, Any], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from integrationsplaner.exchange import reader
+
+    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    db = tmp_path / "copy.sqlite"
+    shutil.copy(setting["db"], db)
+    assert main(["import", "--db", str(db), str(setting["good"]), "--json"]) == 0

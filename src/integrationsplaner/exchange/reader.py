@@ -485,15 +485,24 @@ def _valid_datetime(text: str) -> bool:
 class Validator:
     """Strict checks of one record line; returns the row for the staging table."""
 
-    def __init__(self, ws: Workspace) -> None:
-        ref = ws.reference
-        self.offices = frozenset(ref.office_keys())
-        self.areas = frozenset(a.number for a in ref.action_areas)
-        self.concepts = frozenset(c.key for c in ref.concept_periods)
+    def __init__(self, ws: Workspace | None) -> None:
+        if ws is not None:
+            ref = ws.reference
+            self.offices = frozenset(ref.office_keys())
+            self.areas = frozenset(a.number for a in ref.action_areas)
+            self.concepts = frozenset(c.key for c in ref.concept_periods)
         self._plans: dict[str, tuple[tuple[str, int, int, FieldSpec], ...]] = {}
         self._dates: set[str] = set()  # caches of values already found valid
         self._datetimes: dict[str, str] = {}
         self._users: set[str] = set()
+
+    @classmethod
+    def of(cls, offices: frozenset[str], areas: frozenset[int],
+           concepts: frozenset[str]) -> Validator:
+        """A validator from the reference data alone (in a worker process)."""
+        validator = cls(None)
+        validator.offices, validator.areas, validator.concepts = offices, areas, concepts
+        return validator
 
     def _plan_of(self, spec: EntitySpec) -> tuple[tuple[str, int, int, FieldSpec], ...]:
         """Per entity once: each field's name, a fast-path code, its length limit and spec."""
@@ -730,6 +739,69 @@ def _json_value(name: str, value: Any) -> Any:
     return value
 
 
+#: Entries at least this large (uncompressed) are validated by worker processes, chunk by chunk,
+#: while this process inflates, hashes and stages; smaller ones right here.
+PARALLEL_MIN_BYTES = 8 * 1024**2
+_IN_FLIGHT = 6  # chunks handed to the workers and not yet staged
+
+
+def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int
+                    ) -> tuple[list[list[Any]], str | None]:
+    """Strict checks of complete lines, numbered from ``line_no + 1``: the staged rows, and the
+    error of the first bad line (the rows before it are still returned)."""
+    rows: list[list[Any]] = []
+    for raw in lines:
+        line_no += 1
+        if len(raw) > MAX_LINE_BYTES:
+            return rows, f"Zeile {line_no} ist zu lang"
+        try:
+            values, sib = validator.row(spec, loads_line(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            return rows, f"Zeile {line_no}: kein gültiger UTF-8-Text"
+        except _LineError as exc:
+            return rows, f"Zeile {line_no}: {exc}"
+        values.append(sib)
+        values.append(line_no)
+        rows.append(values)
+    return rows, None
+
+
+_worker_validator: Validator | None = None
+
+
+def _worker_init(offices: frozenset[str], areas: frozenset[int],
+                 concepts: frozenset[str]) -> None:
+    global _worker_validator
+    _worker_validator = Validator.of(offices, areas, concepts)
+
+
+def _worker_validate(entity: str, lines: list[bytes], line_no: int
+                     ) -> tuple[list[list[Any]], str | None]:
+    assert _worker_validator is not None
+    return _validate_lines(_worker_validator, SPECS[entity], lines, line_no)
+
+
+def _can_fork() -> bool:
+    """Worker processes only where they can be forked (Linux): a spawned worker of a frozen
+    Windows program would start the program again, and forking is unsafe on macOS."""
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in (
+        multiprocessing.get_all_start_methods())
+
+
+def _workers(validator: Validator) -> Any:
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = max(1, min(4, os.cpu_count() or 1))
+    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init,
+                               initargs=(validator.offices, validator.areas, validator.concepts))
+
+
 def stage_records(
     ws: Workspace,
     header: BundleHeader,
@@ -740,9 +812,13 @@ def stage_records(
 
     A hash mismatch is reported in preference to a validation error of the same entry (a
     flipped byte makes the line invalid too, but the honest message is "damaged")."""
+    from collections import deque
+
     validator = Validator(ws)
     total = sum(header.counts.values()) or 1
     done = 0
+    pool = None
+    can_fork = _can_fork()
     zf = check_container(header.path)
     try:
         con.execute("BEGIN")
@@ -755,6 +831,10 @@ def stage_records(
             cols = ", ".join(f'"{c}"' for c in spec.columns)
             marks = ", ".join("?" * (len(spec.columns) + 2))
             insert = f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line) VALUES ({marks})"
+            parallel = can_fork and entry["size"] >= PARALLEL_MIN_BYTES
+            if parallel and pool is None:
+                pool = _workers(validator)
+            futures: deque[Any] = deque()
             digest = hashlib.sha256()
             size = 0
             line_no = 0
@@ -762,6 +842,20 @@ def stage_records(
             error: str | None = None
             batch: list[list[Any]] = []
             pending = b""
+
+            def take(rows: list[list[Any]], problem: str | None, insert: str = insert,
+                     entity: str = entity, name: str = name) -> None:
+                nonlocal records, batch, error
+                if error is not None:
+                    return
+                batch += rows
+                records += len(rows)
+                if problem is not None:
+                    error = problem
+                elif len(batch) >= 2000:
+                    _insert(con, insert, batch, entity, name)
+                    batch = []
+
             try:
                 with zf.open(name) as handle:
                     while True:
@@ -779,35 +873,31 @@ def stage_records(
                         lines = data.split(b"\n")
                         pending = lines.pop()
                         if len(pending) > MAX_LINE_BYTES:
-                            error = f"Zeile {line_no + len(lines) + 1} ist zu lang"
+                            # the chunks before are checked first (lower line numbers)
+                            for future in futures:
+                                take(*future.result())
+                            futures.clear()
+                            if error is None:
+                                error = f"Zeile {line_no + len(lines) + 1} ist zu lang"
                             pending = b""
                             continue
-                        for raw in lines:
-                            line_no += 1
-                            if len(raw) > MAX_LINE_BYTES:
-                                error = f"Zeile {line_no} ist zu lang"
-                                break
-                            try:
-                                record = loads_line(raw.decode("utf-8"))
-                                values, sib = validator.row(spec, record)
-                            except UnicodeDecodeError:
-                                error = f"Zeile {line_no}: kein gültiger UTF-8-Text"
-                                break
-                            except _LineError as exc:
-                                error = f"Zeile {line_no}: {exc}"
-                                break
-                            values.append(sib)
-                            values.append(line_no)
-                            batch.append(values)
-                            records += 1
-                        if error is None and len(batch) >= 2000:
-                            _insert(con, insert, batch, entity, name)
-                            batch = []
+                        if parallel:
+                            futures.append(pool.submit(_worker_validate, entity, lines, line_no))
+                            while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
+                                take(*futures.popleft().result())
+                        else:
+                            take(*_validate_lines(validator, spec, lines, line_no))
+                        line_no += len(lines)
                         if progress is not None and progress(done + records, total) is False:
                             raise ImportCancelled()
+                    while futures:
+                        take(*futures.popleft().result())
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                     RuntimeError, NotImplementedError):
                 raise _damaged(header.path) from None
+            finally:
+                for future in futures:
+                    future.cancel()
             if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
                 raise _damaged(header.path)
             if error is None and pending:
@@ -829,6 +919,8 @@ def stage_records(
         raise
     finally:
         zf.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return done
 
 
