@@ -105,3 +105,48 @@ def test_small_import_writes_a_rollback_file(tmp_path) -> None:
     finally:
         kreis.close()
         pc1.close()
+
+
+def test_bulk_first_import_equals_the_ordinary_one(tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    from integrationsplaner.domain.model import IndicatorData
+    from integrationsplaner.exchange import importer
+    from integrationsplaner.exchange.export import export_bundle
+
+    from .helpers import dump, import_file, make_ws, new_measure, trust_all
+
+    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
+    plain = make_ws(tmp_path / "k1", "kreis-kl", "kreis1")
+    bulk = make_ws(tmp_path / "k2", "kreis-kl", "kreis2")
+    try:
+        trust_all([pc1, plain, bulk], tmp_path / "keys")
+        for n in range(3):
+            new_measure(pc1, f"HF1-0{n}", f"Sprachcafé {n}",
+                        indicators=[IndicatorData("Teilnehmende", "Personen", 0, 20)])
+        path = tmp_path / "b.ipbundle"
+        export_bundle(pc1, path)
+        assert import_file(plain, path).applied
+        monkeypatch.setattr(importer, "BULK_MIN_RECORDS", 1)
+        assert import_file(bulk, path).applied
+        assert dump(bulk) == dump(plain)
+
+        def facts(db) -> tuple:
+            con = sqlite3.connect(db)
+            try:
+                return (
+                    con.execute("PRAGMA integrity_check").fetchone()[0],
+                    sorted(con.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN "
+                                       "('index', 'trigger')").fetchall()),
+                    sorted(con.execute("SELECT entity, record_id FROM exchange_journal")),
+                    sorted(con.execute("SELECT title FROM measures_fts WHERE measures_fts "
+                                       "MATCH 'Sprachcafé'")),
+                )
+            finally:
+                con.close()
+
+        assert facts(bulk.db.path) == facts(plain.db.path)
+        assert facts(bulk.db.path)[0] == "ok" and len(facts(bulk.db.path)[3]) == 3
+    finally:
+        for ws in (pc1, plain, bulk):
+            ws.close()

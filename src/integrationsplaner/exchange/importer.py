@@ -9,6 +9,7 @@ or cancelled import leaves the database file as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -608,6 +609,9 @@ class ImportResult:
                 "meldung": self.message}
 
 
+#: From this many new records of one entity on, a first import loads them in bulk (see _write).
+BULK_MIN_RECORDS = 5000
+
 #: Page cache of the apply connection (KiB): large imports touch every index of every table.
 _APPLY_CACHE_KIB = 196_608
 
@@ -741,19 +745,38 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
                 f"SELECT 1 FROM stage.s_{entity} s JOIN main.{table} m ON m.id = s.id WHERE "
                 "s.x_action = 'update' AND m.vv IS NOT s.x_local_vv LIMIT 1").fetchone():
             raise stale
+    # Many new records into a table that holds fewer (a first import): drop its secondary
+    # indexes and triggers, insert, then do what the triggers do and rebuild the indexes, each
+    # in one pass (store.bulk; same transaction). Only for tables without updates in the plan.
+    bulk = []
     for entity in ENTITY_ORDER:
-        spec = SPECS[entity]
         table = TABLE_OF[entity]
-        cols = ", ".join(f'"{c}"' for c in spec.columns)
-        con.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM stage.s_{entity} "
-                    "WHERE x_action = 'new' ORDER BY x_rid")
-        sets = ", ".join(f'"{c}" = s."{c}"' for c in spec.columns if c != "id")
-        con.execute(f"UPDATE main.{table} AS m SET {sets} FROM stage.s_{entity} AS s "
-                    "WHERE s.id = m.id AND s.x_action = 'update'")
-        con.execute("INSERT INTO main.audit_log (at, user, office_key, replica_id, source, "
-                    "bundle_id, entity, record_id, action, field, old_value, new_value) "
-                    f"SELECT ?, ?, ?, ?, 'buendel', ?, '{entity}', id, '{CREATE}', NULL, NULL, "
-                    f"NULL FROM stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid", actor)
+        new, updates = (plan.by_entity.get(entity, {}).get(c, 0) for c in ("new", "changed"))
+        if new >= BULK_MIN_RECORDS and not con.execute(
+                f"SELECT 1 FROM stage.s_{entity} WHERE x_action = 'update' LIMIT 1").fetchone():
+            existing = con.execute(f"SELECT coalesce(max(rowid), 0) FROM main.{table}"
+                                   ).fetchone()[0]
+            if existing < new and not updates:
+                bulk.append(table)
+    with contextlib.ExitStack() as loading:
+        if bulk:
+            from integrationsplaner.store.bulk import bulk_load
+
+            loading.enter_context(bulk_load(con.cursor(), bulk))
+        for entity in ENTITY_ORDER:
+            spec = SPECS[entity]
+            table = TABLE_OF[entity]
+            cols = ", ".join(f'"{c}"' for c in spec.columns)
+            con.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM stage.s_{entity} "
+                        "WHERE x_action = 'new' ORDER BY x_rid")
+            sets = ", ".join(f'"{c}" = s."{c}"' for c in spec.columns if c != "id")
+            con.execute(f"UPDATE main.{table} AS m SET {sets} FROM stage.s_{entity} AS s "
+                        "WHERE s.id = m.id AND s.x_action = 'update'")
+            con.execute("INSERT INTO main.audit_log (at, user, office_key, replica_id, source, "
+                        "bundle_id, entity, record_id, action, field, old_value, new_value) "
+                        f"SELECT ?, ?, ?, ?, 'buendel', ?, '{entity}', id, '{CREATE}', NULL, "
+                        f"NULL, NULL FROM stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid",
+                        actor)
     con.execute("DELETE FROM main.exchange_conflicts WHERE kind = 'feld' AND EXISTS (SELECT 1 "
                 "FROM stage.s_touched t WHERE t.record_id = exchange_conflicts.record_id AND "
                 "t.entity = exchange_conflicts.entity)")
