@@ -446,8 +446,8 @@ def create_stage(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA temp_store=FILE")
     con.execute("BEGIN")
     for entity in ENTITY_ORDER:
+        # the unique index on id is built after the entry is staged (stage_records)
         con.execute(stage_schema(SPECS[entity]))
-        con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
     con.execute("CREATE TABLE s_items (entity TEXT, record_id TEXT, category TEXT, "
                 "office_key TEXT, label TEXT, reason TEXT, detail TEXT)")
     con.execute("CREATE TABLE s_changes (entity TEXT, record_id TEXT, action TEXT, "
@@ -818,6 +818,7 @@ def stage_records(
     total = sum(header.counts.values()) or 1
     done = 0
     pool = None
+    indexed: set[str] = set()
     can_fork = _can_fork()
     zf = check_container(header.path)
     try:
@@ -911,7 +912,12 @@ def stage_records(
                 raise _fail(f"„{header.path.name}“: {name} enthält {records} Datensätze, das "
                             f"Manifest nennt {entry['records']}. Die Datei wird nicht "
                             "verarbeitet.")
+            _index_ids(con, entity, name)
+            indexed.add(entity)
             done += records
+        for entity in ENTITY_ORDER:
+            if entity not in indexed:
+                con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
@@ -922,6 +928,21 @@ def stage_records(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return done
+
+
+def _index_ids(con: sqlite3.Connection, entity: str, name: str) -> None:
+    """The unique index on the staged ids, built in one sorted pass once the entry is staged
+    (random UUIDs inserted into a live index would scatter the writes); an id that occurs twice
+    is reported at its second line."""
+    try:
+        con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
+    except sqlite3.IntegrityError:
+        row = con.execute(
+            f"WITH d AS (SELECT id, min(x_rid) AS first FROM s_{entity} GROUP BY id HAVING "
+            f"count(*) > 1) SELECT s.x_line, s.id FROM s_{entity} s JOIN d ON d.id = s.id "
+            "WHERE s.x_rid > d.first ORDER BY s.x_rid LIMIT 1").fetchone()
+        raise _fail(f"Eintrag {name}, Zeile {row[0]}: die Datensatz-ID {row[1]} kommt mehrfach "
+                    f"vor ({ENTITY_LABELS[entity]}). Die Datei wird nicht verarbeitet.") from None
 
 
 def _insert(con: sqlite3.Connection, sql: str, batch: list[list[Any]], entity: str,
