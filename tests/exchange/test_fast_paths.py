@@ -150,3 +150,15 @@ def test_bulk_first_import_equals_the_ordinary_one(tmp_path, monkeypatch) -> Non
     finally:
         for ws in (pc1, plain, bulk):
             ws.close()
+
+
+def test_sort_key_shortcut_matches_the_domain_rule() -> None:
+    import string
+
+    from integrationsplaner.domain.text import sort_key
+    from integrationsplaner.exchange.reader import _sort_key
+
+    samples = ["  Sprachcafe Landstuhl ", string.printable, "ABC xyz 123", "Ärztehaus",
+               "Straße", "x" * 300, " \t\n", "", "İstanbul", "ﬁne"]
+    for text in samples:
+        assert _sort_key(text) == sort_key(text), text

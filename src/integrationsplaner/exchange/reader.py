@@ -472,6 +472,14 @@ _DATETIME_MATCH = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\Z")
 _fromisoformat = datetime.fromisoformat
 
 
+def _sort_key(text: str) -> str:
+    """domain.text.sort_key; for plain ASCII text (no decomposition, no combining marks, and
+    casefold is lower) without the per-character pass."""
+    if text.isascii():
+        return text.lower().strip()[:200]
+    return sort_key(text)
+
+
 def _valid_datetime(text: str) -> bool:
     if _DATETIME_MATCH(text) is None:
         return False
@@ -627,9 +635,9 @@ class Validator:
                 continue
             append(self.value(f, value, spec.name))
         if spec.name == "measure":
-            values.append(sort_key(record["title"]))
+            values.append(_sort_key(record["title"]))
         elif spec.name == "partner":
-            values.append(sort_key(record["name"]))
+            values.append(_sort_key(record["name"]))
         if spec.name == "evaluation" and rid != evaluation_id(record["measure_id"],
                                                              record["period"]):
             raise _LineError("Die ID der Bewertung passt nicht zu Maßnahme und Zeitraum")
