@@ -321,7 +321,9 @@ class ImportPreviewDialog(QDialog):
             self.apply_button.setEnabled(False)
             self.note.setText("Nichts zu tun: alles in diesem Bündel ist bereits bekannt.")
         else:
-            self.note.setText("Vor dem Übernehmen wird eine Sicherung der Datenbank angelegt.")
+            self.note.setText("Vor dem Übernehmen wird im Ordner „Sicherungen“ eine Sicherung "
+                              "angelegt (bei kleinen Bündeln eine Datei mit den bisherigen "
+                              "Ständen der geänderten Datensätze).")
         self.resize(900, 600)
 
 
