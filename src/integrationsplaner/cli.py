@@ -174,7 +174,15 @@ def _demo(args: argparse.Namespace) -> int:
 
     exists = args.db.exists()
     with open_workspace(args.db) if exists else create_workspace(args.db, args.office) as ws:
-        result = demo.generate(ws, args.measures, args.seed)
+        def progress(done: int, total: int) -> bool:
+            if sys.stderr.isatty():  # a person watching: show it; Strg+C cancels (rolled back)
+                print(f"\r{done:,} von {total:,} Maßnahmen …".replace(",", "."), end="",
+                      file=sys.stderr, flush=True)
+            return True
+
+        result = demo.generate(ws, args.measures, args.seed, progress=progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
         print(f"{result.measures} Maßnahmen, {result.partners} Partner und "
               f"{result.evaluations} Bewertungen in {ws.path} angelegt.")
     return EXIT_OK
