@@ -36,3 +36,17 @@ def test_bulk_load_keeps_indexes_triggers_journal_and_search(ws: Workspace) -> N
     assert measures.count_measures(ws, MeasureFilter(text="zebrastreifen")) == 1
     assert measures.count_measures(ws) == 40
     con.close()
+
+
+def test_cancelled_load_changes_nothing(ws: Workspace) -> None:
+    import pytest
+
+    con = sqlite3.connect(ws.path)
+    before = _schema(con)
+    with pytest.raises(demo.DemoCancelled):
+        demo.generate(ws, 12_000, seed=5, progress=lambda done, total: done < 5_000)
+    assert _schema(con) == before  # dropped indexes and triggers are back
+    assert measures.count_measures(ws) == 0
+    assert con.execute("SELECT count(*) FROM exchange_journal").fetchone()[0] == 0
+    assert check_database(ws.path).ok
+    con.close()

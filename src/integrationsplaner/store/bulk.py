@@ -25,6 +25,10 @@ def bulk_load(cursor: sqlite3.Cursor, tables: Sequence[str]) -> Iterator[None]:
     unknown = set(tables) - set(_TABLE_ENTITIES)
     if unknown:
         raise ValueError(f"no bulk load for {sorted(unknown)}")
+    if not cursor.connection.in_transaction:
+        # sqlite3 opens transactions only before DML: without this the DROPs below would commit
+        # at once, and a failed or cancelled load would leave the tables without indexes
+        cursor.execute("BEGIN")
     marks = ", ".join("?" * len(tables))
     saved = cursor.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
