@@ -288,6 +288,7 @@ def _count(value: int | None) -> str:
 
 
 class EvaluationsTab(ListEditorTab):
+    state_key = "evaluations"
     title = "&Bewertungen"
     printSheets = Signal(str)
     openMeasure = Signal(str)
@@ -534,14 +535,5 @@ class EvaluationsTab(ListEditorTab):
         if self.periods:
             self.reload()
 
-    def save_state(self, settings: Settings) -> None:
-        settings.evaluations_splitter = self.splitter.saveState()
-        settings.evaluations_header = self.view.horizontalHeader().saveState()
-
-    def restore_state(self, settings: Settings) -> None:
-        if not settings.evaluations_splitter.isEmpty():
-            self.splitter.restoreState(settings.evaluations_splitter)
-        if not settings.evaluations_header.isEmpty():
-            self.view.horizontalHeader().restoreState(settings.evaluations_header)
 
 

@@ -202,6 +202,7 @@ class MeasureFilterBar(QWidget):
 
 
 class MeasuresTab(ListEditorTab):
+    state_key = "measures"
     title = "&Maßnahmen"
 
     def __init__(self, ws: Workspace, labels: Labels, settings: Settings,
@@ -309,15 +310,9 @@ class MeasuresTab(ListEditorTab):
         if self.editor.record_id and not self.editor.is_dirty():
             self._open(self.editor.record_id)
 
-    def save_state(self, settings: Settings) -> None:
-        settings.measures_splitter = self.splitter.saveState()
-        settings.measures_header = self.view.horizontalHeader().saveState()
-
     def restore_state(self, settings: Settings) -> None:
-        if not settings.measures_splitter.isEmpty():
-            self.splitter.restoreState(settings.measures_splitter)
-        if not settings.measures_header.isEmpty():
-            self.view.horizontalHeader().restoreState(settings.measures_header)
+        super().restore_state(settings)
+        if not settings.measures_header.isEmpty():  # the list always starts sorted by title
             self.view.horizontalHeader().setSortIndicator(1, Qt.SortOrder.AscendingOrder)
 
 

@@ -202,6 +202,7 @@ class PartnerEditor(RecordEditor):
 
 
 class PartnersTab(ListEditorTab):
+    state_key = "partners"
     title = "&Partner"
     openMeasure = Signal(str)
     showMeasures = Signal(str, str)
@@ -335,15 +336,6 @@ class PartnersTab(ListEditorTab):
         if self.editor.record_id and not self.editor.is_dirty():
             self._open(self.editor.record_id)
 
-    def save_state(self, settings: Settings) -> None:
-        settings.partners_splitter = self.splitter.saveState()
-        settings.partners_header = self.view.horizontalHeader().saveState()
-
-    def restore_state(self, settings: Settings) -> None:
-        if not settings.partners_splitter.isEmpty():
-            self.splitter.restoreState(settings.partners_splitter)
-        if not settings.partners_header.isEmpty():
-            self.view.horizontalHeader().restoreState(settings.partners_header)
 
 
 __all__ = ["PartnerEditor", "PartnersTab", "QAbstractItemView", "QTableView"]

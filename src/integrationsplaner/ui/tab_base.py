@@ -136,11 +136,26 @@ class ListEditorTab(QWidget):
     def refresh(self) -> None:
         """Re-read everything (after an import)."""
 
+    #: Prefix of this tab's settings: ``<prefix>_splitter`` and ``<prefix>_header`` are declared
+    #: in ``ui.settings`` (typed, once); a tab without a prefix remembers nothing.
+    state_key = ""
+
     def save_state(self, settings: Any) -> None:
-        """Hook: remember splitter and columns."""
+        """Remember the splitter position and the list's columns."""
+        if self.state_key:
+            setattr(settings, f"{self.state_key}_splitter", self.splitter.saveState())
+            setattr(settings, f"{self.state_key}_header",
+                    self.view.horizontalHeader().saveState())
 
     def restore_state(self, settings: Any) -> None:
-        """Hook."""
+        if not self.state_key:
+            return
+        splitter = getattr(settings, f"{self.state_key}_splitter")
+        header = getattr(settings, f"{self.state_key}_header")
+        if not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        if not header.isEmpty():
+            self.view.horizontalHeader().restoreState(header)
 
     @staticmethod
     def align_left(view: QTableView) -> None:
