@@ -155,7 +155,10 @@ class MeasureIndex:
         cached = self._ranks.get(column)
         if cached is not None:
             return cached
-        by_title = sorted(range(len(self.ids)), key=self.title.__getitem__)  # stable: seq ties
+        by_title = self._ranks.get("_title_order")
+        if by_title is None:  # stable sort: equal titles stay in creation (seq) order
+            by_title = sorted(range(len(self.ids)), key=self.title.__getitem__)
+            self._ranks["_title_order"] = by_title
         if column == "title":
             order = by_title
         else:
@@ -192,7 +195,10 @@ def load_measure_index(ws: Workspace) -> MeasureIndex:
         rows = session.connection().exec_driver_sql(
             f"SELECT {_COLUMNS} FROM measures ORDER BY seq").fetchall()
     index._extend(rows)
-    index.rank("title")  # the default order, computed while the loading thread is busy anyway
+    # every column's order, computed in the loading thread so that no first click on a column
+    # header has to wait for it (about 0.1 s per column at 100,000 measures)
+    for column in SORTABLE:
+        index.rank(column)
     return index
 
 
