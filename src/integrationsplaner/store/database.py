@@ -159,8 +159,10 @@ def _storage_errors(path: Path) -> Iterator[None]:
     messages; everything else stays a bug and reaches the crash handler."""
     try:
         yield
-    except sa_exc.DBAPIError as exc:
-        original = exc.orig
+    except (sa_exc.DBAPIError, sqlite3.DatabaseError) as exc:
+        # SQLAlchemy wraps driver errors; code that reads through the driver directly (the list
+        # index) sees sqlite3's own
+        original = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
         text = str(original).lower()
         if isinstance(original, sqlite3.IntegrityError):
             raise
