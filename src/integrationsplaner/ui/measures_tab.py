@@ -51,7 +51,7 @@ def _combo(name: str, description: str, all_label: str,
         combo.addItem(text, code)
     describe(combo, name, description)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
+    combo.setMinimumContentsLength(max(12, len(all_label)))  # "Alle Handlungsfelder" in full
     return combo
 
 
