@@ -33,7 +33,6 @@ from integrationsplaner.reports.common import (
 from integrationsplaner.reports.layout import (
     CONTENT_WIDTH,
     STYLES,
-    DocInfo,
     Heading,
     Marker,
     Progress,
@@ -122,12 +121,10 @@ def build_catalogue(ws: Workspace, out: Path, *, concept: ConceptPeriodRef | Non
     ids = [r.id for r in rows]
     concept_title = concept.title if concept else "Alle Konzeptzeiträume"
     scope_text = scope_label(ref, offices)
-    info = DocInfo(
+    info = resolved.doc_info(
         title=f"Maßnahmenkatalog – {concept_title}",
         subject=f"Maßnahmen des Integrationskonzepts nach Handlungsfeldern – {scope_text}",
         header=f"Maßnahmenkatalog {concept.key}" if concept else "Maßnahmenkatalog",
-        district=resolved.district, authority=resolved.authority, author=resolved.author,
-        as_of=resolved.as_of, logo=options.logo_path,
         keywords=("Maßnahmenkatalog", "Integrationskonzept"),
     )
     entries: list[TocEntry] = []

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 from reportlab.lib.units import mm
 from reportlab.platypus import (
@@ -23,6 +24,7 @@ from integrationsplaner.domain.reference import Reference
 from integrationsplaner.reports.layout import (
     CONTENT_WIDTH,
     STYLES,
+    DocInfo,
     Heading,
     Lead,
     ReportOptions,
@@ -55,7 +57,14 @@ class Resolved:
     authority: str
     author: str
     as_of: date
-    logo: object  # Path | None
+    logo: Path | None
+
+    def doc_info(self, *, title: str, subject: str, header: str,
+                 keywords: tuple[str, ...]) -> DocInfo:
+        """Page furniture and PDF metadata of one report under these settings."""
+        return DocInfo(title=title, subject=subject, header=header, district=self.district,
+                       authority=self.authority, author=self.author, as_of=self.as_of,
+                       logo=self.logo, keywords=keywords)
 
 
 def resolve(ws: Workspace, options: ReportOptions) -> Resolved:

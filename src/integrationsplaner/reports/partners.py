@@ -11,7 +11,6 @@ from reportlab.platypus import Flowable
 from integrationsplaner.reports.common import format_number, partner_tables, resolve, scope_label
 from integrationsplaner.reports.layout import (
     STYLES,
-    DocInfo,
     Heading,
     Progress,
     ReportOptions,
@@ -33,12 +32,10 @@ def build_partners(ws: Workspace, out: Path, *, offices: tuple[str, ...] = (),
     note = ("mit Ansprechpersonen – enthält personenbezogene Daten, nur für den "
             "Dienstgebrauch" if contacts
             else "ohne Ansprechpersonen, zur Veröffentlichung geeignet")
-    info = DocInfo(
+    info = resolved.doc_info(
         title="Partnerverzeichnis",
         subject=f"Akteure der Integrationsarbeit – {scope_text} ({note})",
         header="Partnerverzeichnis",
-        district=resolved.district, authority=resolved.authority, author=resolved.author,
-        as_of=resolved.as_of, logo=options.logo_path,
         keywords=("Partnerverzeichnis", "Integrationskonzept"),
     )
 

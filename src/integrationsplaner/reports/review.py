@@ -35,7 +35,6 @@ from integrationsplaner.reports.common import (
 from integrationsplaner.reports.layout import (
     CONTENT_WIDTH,
     STYLES,
-    DocInfo,
     Heading,
     Marker,
     Progress,
@@ -221,12 +220,10 @@ def build_review(ws: Workspace, period: HalfYear, out: Path, *, offices: tuple[s
     rows = reporting.measure_outline(ws, scope)
     ids = [r.id for r in rows]
     scope_text = scope_label(ref, offices)
-    info = DocInfo(
+    info = resolved.doc_info(
         title=f"Halbjahresbericht {period.label}",
         subject=f"Umsetzung des Integrationskonzepts im {period.label} – {scope_text}",
         header=f"Halbjahresbericht {period.label}",
-        district=resolved.district, authority=resolved.authority, author=resolved.author,
-        as_of=resolved.as_of, logo=options.logo_path,
         keywords=("Halbjahresbericht", "Integrationskonzept", period.key),
     )
     areas_present = sorted({r.action_area for r in rows})

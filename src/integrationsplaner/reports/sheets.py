@@ -37,7 +37,6 @@ from integrationsplaner.reports.layout import (
     INK,
     RULE,
     STYLES,
-    DocInfo,
     Heading,
     Marker,
     Progress,
@@ -255,12 +254,10 @@ def write_sheets(ws: Workspace, period: HalfYear, ids: list[str], out: Path, *, 
     options = options or ReportOptions()
     resolved = resolve(ws, options)
     kind = "leer, zum Ausfüllen" if blank else "ausgefüllt"
-    info = DocInfo(
+    info = resolved.doc_info(
         title=f"Bewertungsbögen {period.label}",
         subject=f"Bewertungsbögen ({kind}) – {scope}",
         header=f"Bewertungsbogen {period.label}",
-        district=resolved.district, authority=resolved.authority, author=resolved.author,
-        as_of=resolved.as_of, logo=options.logo_path,
         keywords=("Bewertungsbogen", "Integrationskonzept", period.key),
     )
 
