@@ -40,9 +40,7 @@ class Workspace:
         self.db = db
         self.reference: Reference = load_reference()
         self.user = user or current_user()
-        if db.meta.get("reference_digest") != self.reference.digest and db.engine.url.query.get(
-            "mode"
-        ) != "ro":
+        if db.meta.get("reference_digest") != self.reference.digest and not db.readonly:
             with db.transaction() as session:
                 sync_reference(session, self.reference)
             db.meta["reference_digest"] = self.reference.digest

@@ -188,9 +188,11 @@ def _storage_errors(path: Path) -> Iterator[None]:
 class Database:
     """An open database file: engine, session factory, instance lock and identity facts."""
 
-    def __init__(self, path: Path, engine: Engine, lock: FileLock | None) -> None:
+    def __init__(self, path: Path, engine: Engine, lock: FileLock | None, *,
+                 readonly: bool = False) -> None:
         self.path = path
         self.engine = engine
+        self.readonly = readonly
         self._lock = lock
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.meta = self._read_meta()
@@ -291,7 +293,7 @@ def open_database(path: Path | str, *, readonly: bool = False) -> Database:
             )
         if readonly:
             engine = create_engine(f"sqlite+pysqlite:///file:{path.resolve()}?mode=ro&uri=true")
-            return Database(path, engine, None)
+            return Database(path, engine, None, readonly=True)
         if revision != SCHEMA_HEAD:
             _backup_file(path, f"vor-update-{revision}")
             _migrate(path, revision)
