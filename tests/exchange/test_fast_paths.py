@@ -162,3 +162,15 @@ def test_sort_key_shortcut_matches_the_domain_rule() -> None:
                "Straße", "x" * 300, " \t\n", "", "İstanbul", "ﬁne"]
     for text in samples:
         assert _sort_key(text) == sort_key(text), text
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":1, "a" :2}',
+    '{"a":1,"a"\t:2}',
+    '{"vv":{"r":1, "r" : 2}}',
+])
+def test_duplicate_keys_behind_spaced_colons_are_found(text: str) -> None:
+    """A key written with whitespace before its colon has no ``":`` of its own: the count of
+    separators must not let its duplicate pass."""
+    with pytest.raises(_LineError, match="doppelt"):
+        loads_line(text)

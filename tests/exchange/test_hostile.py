@@ -4,6 +4,7 @@ exact bytes (the import runs through the CLI, as a user would)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -342,19 +343,33 @@ def test_hostile_lines_rejected_by_worker_processes(
         setting: dict[str, Any], name: str, build: Callable[..., None], message: str,
         capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same checks when the records are validated in worker processes (large entries)."""
-    from integrationsplaner.exchange import reader
+    from integrationsplaner.exchange import staging
 
-    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
     test_hostile_bundle_rejected(setting, name, build, message, capsys)
 
 
 def test_good_bundle_through_worker_processes(setting: dict[str, Any], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from integrationsplaner.exchange import reader
+    from integrationsplaner.exchange import staging
+    from integrationsplaner.exchange.format import TABLE_OF
 
-    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
-    db = tmp_path / "copy.sqlite"
-    shutil.copy(setting["db"], db)
-    assert main(["import", "--db", str(db), str(setting["good"]), "--json"]) == 0
+    def rows(db: Path) -> dict[str, list[Any]]:
+        con = sqlite3.connect(db)
+        try:
+            return {t: con.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+                    for t in TABLE_OF.values()}
+        finally:
+            con.close()
+
+    here = tmp_path / "here.sqlite"
+    workers = tmp_path / "workers.sqlite"
+    shutil.copy(setting["db"], here)
+    shutil.copy(setting["db"], workers)
+    assert main(["import", "--db", str(here), str(setting["good"]), "--json"]) == 0
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    assert main(["import", "--db", str(workers), str(setting["good"]), "--json"]) == 0
+    assert rows(here) == rows(workers)
+    assert rows(here)["measures"]

@@ -46,11 +46,9 @@ from integrationsplaner.exchange.reader import (
     BundleError,
     BundleHeader,
     ImportCancelled,
-    check_references,
-    create_stage,
     read_header,
-    stage_records,
 )
+from integrationsplaner.exchange.staging import check_references, create_stage, stage_records
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import utcnow
 from integrationsplaner.store.exchange_models import (

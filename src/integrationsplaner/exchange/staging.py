@@ -1,0 +1,312 @@
+"""Step 4 of the import: every records entry streamed, hashed and validated into a staging
+database (a temporary SQLite file; the target database is only read).
+
+Per entry: the zip entry is inflated in chunks, every byte hashed, lines cut, each line decoded
+strictly and checked by :class:`integrationsplaner.exchange.reader.Validator` (large entries in
+worker processes, chunk by chunk, while this process inflates, hashes and stages), and the rows
+stored in ``s_<entity>``. A hash mismatch is reported in preference to any error of the same
+entry (a flipped byte makes a line invalid too, but the honest message is "damaged").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from integrationsplaner.exchange.format import (
+    ENTITY_LABELS,
+    ENTITY_ORDER,
+    ENTRY_OF,
+    MAX_LINE_BYTES,
+    REFERENCES,
+    SPECS,
+    TABLE_OF,
+    EntitySpec,
+)
+from integrationsplaner.exchange.reader import (
+    BundleHeader,
+    ImportCancelled,
+    Validator,
+    _damaged,
+    _fail,
+    _LineError,
+    check_container,
+    loads_line,
+)
+from integrationsplaner.services.workspace import Workspace
+
+Progress = Callable[[int, int], bool]
+
+_CHUNK = 1024 * 1024
+
+
+def stage_schema(spec: EntitySpec) -> str:
+    cols = ", ".join(f'"{c}"' for c in spec.columns)
+    return (f"CREATE TABLE s_{spec.name} (x_rid INTEGER PRIMARY KEY, {cols}, x_siblings TEXT, "
+            "x_action TEXT, x_category TEXT, x_reason TEXT, x_local_vv TEXT, x_line INTEGER)")
+
+
+def create_stage(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path.resolve().as_uri(), uri=True, isolation_level=None,
+                          check_same_thread=False)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-65536")
+    con.execute("PRAGMA temp_store=FILE")
+    con.execute("BEGIN")
+    for entity in ENTITY_ORDER:
+        # the unique index on id is built after the entry is staged (stage_records)
+        con.execute(stage_schema(SPECS[entity]))
+    con.execute("CREATE TABLE s_items (entity TEXT, record_id TEXT, category TEXT, "
+                "office_key TEXT, label TEXT, reason TEXT, detail TEXT)")
+    con.execute("CREATE TABLE s_changes (entity TEXT, record_id TEXT, action TEXT, "
+                "field TEXT, old_value TEXT, new_value TEXT)")
+    con.execute("CREATE TABLE s_conflicts (entity TEXT, record_id TEXT, office_key TEXT, "
+                "field TEXT, kind TEXT, replica TEXT, counter INTEGER, value TEXT, "
+                "winner_replica TEXT, winner_counter INTEGER)")
+    con.execute("CREATE TABLE s_touched (entity TEXT, record_id TEXT)")
+    con.execute("COMMIT")
+    return con
+
+
+#: Entries at least this large (uncompressed) are validated by worker processes, chunk by chunk,
+#: while this process inflates, hashes and stages; smaller ones right here.
+PARALLEL_MIN_BYTES = 8 * 1024**2
+_IN_FLIGHT = 6  # chunks handed to the workers and not yet staged
+
+
+def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int
+                    ) -> tuple[list[list[Any]], str | None]:
+    """Strict checks of complete lines, numbered from ``line_no + 1``: the staged rows, and the
+    error of the first bad line (the rows before it are still returned)."""
+    rows: list[list[Any]] = []
+    for raw in lines:
+        line_no += 1
+        if len(raw) > MAX_LINE_BYTES:
+            return rows, f"Zeile {line_no} ist zu lang"
+        try:
+            values, sib = validator.row(spec, loads_line(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            return rows, f"Zeile {line_no}: kein gültiger UTF-8-Text"
+        except _LineError as exc:
+            return rows, f"Zeile {line_no}: {exc}"
+        values.append(sib)
+        values.append(line_no)
+        rows.append(values)
+    return rows, None
+
+
+_worker_validator: Validator | None = None
+
+
+def _worker_init(offices: frozenset[str], areas: frozenset[int],
+                 concepts: frozenset[str]) -> None:
+    global _worker_validator
+    _worker_validator = Validator.of(offices, areas, concepts)
+
+
+def _worker_validate(entity: str, lines: list[bytes], line_no: int
+                     ) -> tuple[list[list[Any]], str | None]:
+    assert _worker_validator is not None
+    return _validate_lines(_worker_validator, SPECS[entity], lines, line_no)
+
+
+def _can_fork() -> bool:
+    """Worker processes only where they can be forked (Linux): a spawned worker of a frozen
+    Windows program would start the program again, and forking is unsafe on macOS."""
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in (
+        multiprocessing.get_all_start_methods())
+
+
+def _workers(validator: Validator) -> Any:
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = max(1, min(4, os.cpu_count() or 1))
+    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init,
+                               initargs=(validator.offices, validator.areas, validator.concepts))
+
+
+def stage_records(
+    ws: Workspace,
+    header: BundleHeader,
+    con: sqlite3.Connection,
+    progress: Progress | None = None,
+) -> int:
+    """Stream every records entry: hash, size, line limits, strict JSON, validation, staging.
+
+    A hash mismatch is reported in preference to a validation error of the same entry (a
+    flipped byte makes the line invalid too, but the honest message is "damaged")."""
+    from collections import deque
+
+    validator = Validator(ws)
+    total = sum(header.counts.values()) or 1
+    done = 0
+    pool = None
+    indexed: set[str] = set()
+    can_fork = _can_fork()
+    zf = check_container(header.path)
+    try:
+        con.execute("BEGIN")
+        for entity in ENTITY_ORDER:
+            name = ENTRY_OF[entity]
+            entry = header.entries.get(name)
+            if entry is None:
+                continue
+            spec = SPECS[entity]
+            cols = ", ".join(f'"{c}"' for c in spec.columns)
+            marks = ", ".join("?" * (len(spec.columns) + 2))
+            insert = f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line) VALUES ({marks})"
+            parallel = can_fork and entry["size"] >= PARALLEL_MIN_BYTES
+            if parallel and pool is None:
+                pool = _workers(validator)
+            futures: deque[Any] = deque()
+            digest = hashlib.sha256()
+            size = 0
+            line_no = 0
+            records = 0
+            error: str | None = None
+            batch: list[list[Any]] = []
+            pending = b""
+
+            def take(rows: list[list[Any]], problem: str | None, insert: str = insert,
+                     entity: str = entity, name: str = name) -> None:
+                nonlocal records, batch, error
+                if error is not None:
+                    return
+                batch += rows
+                records += len(rows)
+                if problem is not None:
+                    error = problem
+                elif len(batch) >= 2000:
+                    _insert(con, insert, batch, entity, name)
+                    batch = []
+
+            try:
+                with zf.open(name) as handle:
+                    while True:
+                        chunk = handle.read(_CHUNK)
+                        if not chunk:
+                            break
+                        digest.update(chunk)
+                        size += len(chunk)
+                        if size > entry["size"] + _CHUNK:
+                            error = error or "Der Eintrag ist größer als im Manifest angegeben"
+                            break
+                        if error is not None:
+                            continue
+                        data = pending + chunk
+                        lines = data.split(b"\n")
+                        pending = lines.pop()
+                        if len(pending) > MAX_LINE_BYTES:
+                            # the chunks before are checked first (lower line numbers)
+                            for future in futures:
+                                take(*future.result())
+                            futures.clear()
+                            if error is None:
+                                error = f"Zeile {line_no + len(lines) + 1} ist zu lang"
+                            pending = b""
+                            continue
+                        if parallel:
+                            futures.append(pool.submit(_worker_validate, entity, lines, line_no))
+                            while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
+                                take(*futures.popleft().result())
+                        else:
+                            take(*_validate_lines(validator, spec, lines, line_no))
+                        line_no += len(lines)
+                        if progress is not None and progress(done + records, total) is False:
+                            raise ImportCancelled()
+                    while futures:
+                        take(*futures.popleft().result())
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                    RuntimeError, NotImplementedError):
+                raise _damaged(header.path) from None
+            finally:
+                for future in futures:
+                    future.cancel()
+            if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
+                raise _damaged(header.path)
+            if error is None and pending:
+                error = f"Zeile {line_no + 1} ist nicht abgeschlossen (Zeilenende fehlt)"
+            if error is not None:
+                raise _fail(f"„{header.path.name}“, Eintrag {name}: {error}. Die Datei wird nicht "
+                            "verarbeitet; bitten Sie den Absender, sie zu prüfen.")
+            if batch:
+                _insert(con, insert, batch, entity, name)
+            if records != entry["records"]:
+                raise _fail(f"„{header.path.name}“: {name} enthält {records} Datensätze, das "
+                            f"Manifest nennt {entry['records']}. Die Datei wird nicht "
+                            "verarbeitet.")
+            _index_ids(con, entity, name)
+            indexed.add(entity)
+            done += records
+        for entity in ENTITY_ORDER:
+            if entity not in indexed:
+                con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        zf.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return done
+
+
+def _index_ids(con: sqlite3.Connection, entity: str, name: str) -> None:
+    """The unique index on the staged ids, built in one sorted pass once the entry is staged
+    (random UUIDs inserted into a live index would scatter the writes); an id that occurs twice
+    is reported at its second line."""
+    try:
+        con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
+    except sqlite3.IntegrityError:
+        row = con.execute(
+            f"WITH d AS (SELECT id, min(x_rid) AS first FROM s_{entity} GROUP BY id HAVING "
+            f"count(*) > 1) SELECT s.x_line, s.id FROM s_{entity} s JOIN d ON d.id = s.id "
+            "WHERE s.x_rid > d.first ORDER BY s.x_rid LIMIT 1").fetchone()
+        raise _fail(f"Eintrag {name}, Zeile {row[0]}: die Datensatz-ID {row[1]} kommt mehrfach "
+                    f"vor ({ENTITY_LABELS[entity]}). Die Datei wird nicht verarbeitet.") from None
+
+
+def _insert(con: sqlite3.Connection, sql: str, batch: list[list[Any]], entity: str,
+            name: str) -> None:
+    try:
+        con.executemany(sql, batch)
+    except sqlite3.IntegrityError:
+        for values in batch:
+            try:
+                con.execute(sql, values)
+            except sqlite3.IntegrityError:
+                raise _fail(f"Eintrag {name}, Zeile {values[-1]}: die Datensatz-ID {values[0]} "
+                            f"kommt mehrfach vor ({ENTITY_LABELS[entity]}). Die Datei wird nicht "
+                            "verarbeitet.") from None
+        raise  # pragma: no cover - the batch failed but no single row does
+
+
+def check_references(con: sqlite3.Connection, header: BundleHeader) -> None:
+    """Every reference to another record resolves, in the bundle or in the local database."""
+    for entity, refs in REFERENCES.items():
+        for column, target in refs.items():
+            row = con.execute(
+                f"SELECT s.x_line, s.\"{column}\" FROM s_{entity} s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM s_{target} t WHERE t.id = s.\"{column}\") AND NOT EXISTS "
+                f"(SELECT 1 FROM live.{TABLE_OF[target]} m WHERE m.id = s.\"{column}\") "
+                "LIMIT 1").fetchone()
+            if row is not None:
+                raise _fail(
+                    f"„{header.path.name}“, Eintrag {ENTRY_OF[entity]}, Zeile {row[0]}: verweist "
+                    f"auf {ENTITY_LABELS[target]} {row[1]}, die es weder im Bündel noch in "
+                    "dieser Datenbank gibt. Die Datei wird nicht verarbeitet.")
+
