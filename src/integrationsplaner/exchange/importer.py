@@ -316,8 +316,10 @@ def _plan(plan: ImportPlan, progress: Progress | None) -> None:
     try:
         for entity in ENTITY_ORDER:
             _ownership(con, entity, sender, relay, offices, learned)
+        refused = {entity for entity in ENTITY_ORDER if con.execute(
+            f"SELECT 1 FROM s_{entity} WHERE x_action = 'refused' LIMIT 1").fetchone()}
         for entity in ENTITY_ORDER:
-            _cascade(con, entity)
+            refused |= _cascade(con, entity, refused)
         total = sum(header.counts.values()) or 1
         done = 0
         for entity in ENTITY_ORDER:
@@ -345,9 +347,11 @@ def _plan(plan: ImportPlan, progress: Progress | None) -> None:
 
 
 def _refuse(con: sqlite3.Connection, entity: str, where: str, params: tuple[Any, ...],
-            reason: str) -> None:
-    con.execute(f"UPDATE s_{entity} SET x_action = 'refused', x_category = 'refused', "
-                f"x_reason = ? WHERE x_action IS NULL AND ({where})", (reason, *params))
+            reason: str) -> int:
+    """Refuse the staged records (all still ``new`` here) that match; how many."""
+    return con.execute(f"UPDATE s_{entity} SET x_action = 'refused', x_category = 'refused', "
+                       f"x_reason = ? WHERE x_action = 'new' AND ({where})",
+                       (reason, *params)).rowcount
 
 
 def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
@@ -392,23 +396,31 @@ def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
                 f"{ENTITY_LABELS[parent]}; so etwas kann nur ein verfälschtes Bündel enthalten.")
 
 
-def _cascade(con: sqlite3.Connection, entity: str) -> None:
+def _cascade(con: sqlite3.Connection, entity: str, refused: set[str]) -> set[str]:
+    """Refuse the records whose parent record was refused (and is not here either); the set of
+    entities with refused records afterwards (a bundle without refusals costs no scan)."""
+    hit: set[str] = set()
     for column, target in REFERENCES.get(entity, {}).items():
+        if target not in refused:
+            continue
         ttable = TABLE_OF[target]
-        _refuse(con, entity,
+        if _refuse(con, entity,
                 f"EXISTS (SELECT 1 FROM s_{target} p WHERE p.id = s_{entity}.{column} AND "
                 f"p.x_action = 'refused') AND NOT EXISTS (SELECT 1 FROM live.{ttable} m "
                 f"WHERE m.id = s_{entity}.{column})", (),
-                f"{ENTITY_LABELS[target]}, zu dem dieser Datensatz gehört, wurde abgelehnt.")
+                f"{ENTITY_LABELS[target]}, zu dem dieser Datensatz gehört, wurde abgelehnt."):
+            hit.add(entity)
+    return hit
 
 
 def _classify(plan: ImportPlan, entity: str) -> int:
     con = plan.con
     spec = SPECS[entity]
     table = TABLE_OF[entity]
-    con.execute(f"UPDATE s_{entity} SET x_action = 'new', x_category = CASE WHEN x_siblings IS "
-                "NULL THEN 'new' ELSE 'conflict' END WHERE x_action IS NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id)")
+    # staged as new; only the records known here are planned further (a first import of a
+    # large bundle rewrites no staged row)
+    con.execute(f"UPDATE s_{entity} SET x_action = NULL, x_category = NULL WHERE x_action = "
+                f"'new' AND EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id)")
     con.execute(f"UPDATE s_{entity} SET x_action = 'known', x_category = 'known' WHERE "
                 f"x_action IS NULL AND EXISTS (SELECT 1 FROM live.{table} m "
                 f"WHERE m.id = s_{entity}.id AND m.vv = s_{entity}.vv)")
@@ -756,6 +768,11 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
                                    ).fetchone()[0]
             if existing < new and not updates:
                 bulk.append(table)
+    if bulk:
+        # the audit entries of the new records too, when they outnumber the entries so far
+        entries = sum(plan.by_entity[e]["new"] for e in ENTITY_ORDER if TABLE_OF[e] in bulk)
+        if entries > con.execute("SELECT count(*) FROM main.audit_log").fetchone()[0]:
+            bulk.append("audit_log")
     with contextlib.ExitStack() as loading:
         if bulk:
             from integrationsplaner.store.bulk import bulk_load

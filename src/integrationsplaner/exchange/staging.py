@@ -46,6 +46,7 @@ _CHUNK = 1024 * 1024
 
 
 def stage_schema(spec: EntitySpec) -> str:
+    """The staging table of an entity; rows arrive with ``x_action = 'new'``."""
     cols = ", ".join(f'"{c}"' for c in spec.columns)
     return (f"CREATE TABLE s_{spec.name} (x_rid INTEGER PRIMARY KEY, {cols}, x_siblings TEXT, "
             "x_action TEXT, x_category TEXT, x_reason TEXT, x_local_vv TEXT, x_line INTEGER)")
@@ -165,8 +166,12 @@ def stage_records(
                 continue
             spec = SPECS[entity]
             cols = ", ".join(f'"{c}"' for c in spec.columns)
-            marks = ", ".join("?" * (len(spec.columns) + 2))
-            insert = f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line) VALUES ({marks})"
+            # staged as new until the plan finds the record here (see importer._classify)
+            n = len(spec.columns) + 2
+            marks = ", ".join(f"?{i}" for i in range(1, n + 1))
+            insert = (f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line, x_action, "
+                      f"x_category) VALUES ({marks}, 'new', CASE WHEN ?{n - 1} IS NULL THEN "
+                      "'new' ELSE 'conflict' END)")
             parallel = can_fork and entry["size"] >= PARALLEL_MIN_BYTES
             if parallel and pool is None:
                 pool = _workers(validator)

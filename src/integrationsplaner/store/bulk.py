@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from integrationsplaner.store.models import ENTITY_NAMES
 
 _TABLE_ENTITIES = {model.__tablename__: name for model, name in ENTITY_NAMES.items()}
+#: Tables without triggers that may be loaded in bulk too (an import's audit entries).
+_PLAIN_TABLES = frozenset({"audit_log"})
 
 
 @contextmanager
 def bulk_load(cursor: sqlite3.Cursor, tables: Sequence[str]) -> Iterator[None]:
     """Insert-only bulk load into ``tables`` (no updates or deletes of existing rows inside)."""
-    unknown = set(tables) - set(_TABLE_ENTITIES)
+    unknown = set(tables) - set(_TABLE_ENTITIES) - _PLAIN_TABLES
     if unknown:
         raise ValueError(f"no bulk load for {sorted(unknown)}")
     if not cursor.connection.in_transaction:
@@ -47,7 +49,7 @@ def bulk_load(cursor: sqlite3.Cursor, tables: Sequence[str]) -> Iterator[None]:
             "SELECT seq, code, title, description, objective FROM measures WHERE seq > ?",
             (last_rowid["measures"],))
     if journal:
-        for table in tables:
+        for table in (t for t in tables if t in _TABLE_ENTITIES):
             cursor.execute(
                 f"INSERT INTO exchange_journal(entity, record_id) SELECT ?, id FROM {table} "
                 "WHERE rowid > ? ORDER BY rowid", (_TABLE_ENTITIES[table], last_rowid[table]))
