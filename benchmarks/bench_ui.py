@@ -2,6 +2,12 @@
 100,000 measures: first rows after start, full list ready, filter keystroke, sort by each column,
 peak memory.
 
+Start figures come from the real program (``python -m integrationsplaner --db``, its timing
+hooks in ``ui.app``), counted from just before the launch: ``window`` shown, first ``rows`` of
+the Maßnahmen list painted (read and drawn by the view), database layer ``ready`` (SQLAlchemy
+loaded; it loads in the background after the first rows). The list figures come from a script
+that builds the same window.
+
 Usage: python benchmarks/bench_ui.py [--runs 5] [--db300 PATH] [--db100k PATH]
 Missing demo databases are built with ``integrationsplaner demo`` (100,000 take about a minute).
 Every run is its own process (cold Python, warm OS file cache); figures are medians.
@@ -27,7 +33,7 @@ started = float(sys.argv[2])
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from integrationsplaner.services.workspace import open_workspace
+from integrationsplaner.services.workspace import load_database_layer, open_workspace
 from integrationsplaner.ui import tasks
 from integrationsplaner.ui.main_window import MainWindow
 from integrationsplaner.ui.settings import Settings
@@ -38,7 +44,7 @@ window.show()
 app.processEvents()
 tab = window.current_tab()
 assert tab.model.data(tab.model.index(0, 1))
-first_rows = time.time() - started
+load_database_layer(ws)  # as the program does after its first rows (there in the background)
 while tab.model.loading:
     tasks.wait_all(100)
     app.processEvents()
@@ -69,7 +75,7 @@ for column in range(7):
     sorts_again.append(timed(lambda: tab.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)))
 scroll = timed(lambda: tab.view.scrollToBottom())
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"first_rows_s": first_rows, "list_ready_s": ready,
+print(json.dumps({"list_ready_s": ready,
                   "keystroke_ms": statistics.median(keystrokes),
                   "keystroke_max_ms": max(keystrokes),
                   "combo_filter_ms": statistics.median(combos),
@@ -100,13 +106,18 @@ def _run(code: str, db: Path, settings_dir: Path) -> str:
 
 def _start(db: Path, work: Path) -> dict[str, float]:
     """Start the real program (``python -m integrationsplaner --db``) and read when its window
-    was shown and when its first rows were there, counted from just before the launch."""
+    was shown, when its first rows were painted and when its database layer was loaded, counted
+    from just before the launch."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "INTEGRATIONSPLANER_EXIT_AFTER_SHOW": "1", "XDG_CONFIG_HOME": str(work / "config"),
            "INTEGRATIONSPLANER_LAUNCHED_AT": repr(time.time())}
     out = subprocess.run([sys.executable, "-m", "integrationsplaner", "--db", str(db)], env=env,
                          capture_output=True, text=True, check=True).stdout
     return {k: float(v) for k, v in (line.split("=") for line in out.split())}
+
+
+def _runs(starts: list[dict[str, float]]) -> str:
+    return ", ".join(f"{s['window']:.2f}/{s['rows']:.2f}/{s['ready']:.2f}" for s in starts)
 
 
 def main() -> int:
@@ -123,18 +134,25 @@ def main() -> int:
         starts = [_start(small, work) for _ in range(args.runs)]
         result: dict[str, float] = {
             "cold_start_window_s": statistics.median(s["window"] for s in starts),
-            "cold_start_rows_s": statistics.median(s["rows"] for s in starts)}
+            "cold_start_rows_s": statistics.median(s["rows"] for s in starts),
+            "cold_start_ready_s": statistics.median(s["ready"] for s in starts)}
         print("Kaltstart (300 Maßnahmen, echter Programmstart): Hauptfenster sichtbar nach "
               f"Median {result['cold_start_window_s']:.2f} s (Ziel ≤ 1,0 s), erste Zeilen nach "
-              f"{result['cold_start_rows_s']:.2f} s; Läufe: "
-              + ", ".join(f"{run['window']:.2f}/{run['rows']:.2f}" for run in starts))
+              f"{result['cold_start_rows_s']:.2f} s, Datenbankschicht geladen nach "
+              f"{result['cold_start_ready_s']:.2f} s; Läufe: " + _runs(starts))
         if not args.skip_large:
-            big = _ensure(args.db100k, 100_000)
+            big = work / "demo100k.sqlite"  # the real start opens for writing (lock, WAL files)
+            shutil.copy(_ensure(args.db100k, 100_000), big)
+            starts = [_start(big, work) for _ in range(args.runs)]
+            result["first_rows_s"] = statistics.median(s["rows"] for s in starts)
+            result["start_100k_ready_s"] = statistics.median(s["ready"] for s in starts)
             runs = [json.loads(_run(LARGE, big, work)) for _ in range(max(1, args.runs // 2))]
             for key in runs[0]:
                 result[key] = statistics.median(r[key] for r in runs)
-            print(f"100.000 Maßnahmen: erste Zeilen {result['first_rows_s']:.2f} s (Ziel ≤ 1 s), "
-                  f"ganze Liste sortier-/filterbar {result['list_ready_s']:.2f} s")
+            print(f"100.000 Maßnahmen (echter Programmstart): erste Zeilen nach Median "
+                  f"{result['first_rows_s']:.2f} s (Ziel ≤ 1 s), Datenbankschicht geladen nach "
+                  f"{result['start_100k_ready_s']:.2f} s; Läufe: " + _runs(starts))
+            print(f"  ganze Liste sortier-/filterbar {result['list_ready_s']:.2f} s")
             print(f"  Filter je Tastendruck: Median {result['keystroke_ms']:.0f} ms, "
                   f"max {result['keystroke_max_ms']:.0f} ms (Ziel ≤ 100 ms); "
                   f"Auswahlfilter {result['combo_filter_ms']:.0f} ms")

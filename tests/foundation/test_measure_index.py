@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from integrationsplaner.domain.model import MeasureFilter
 from integrationsplaner.domain.text import sort_key
-from integrationsplaner.services import measures
+from integrationsplaner.services import measure_list, measures
 from integrationsplaner.services.measure_index import load_measure_index
 from integrationsplaner.services.workspace import Workspace
 
@@ -22,7 +22,7 @@ def test_index_filters_match_database(demo_ws: Workspace) -> None:
 def test_short_words_match_titles_and_codes(demo_ws: Workspace) -> None:
     index = load_measure_index(demo_ws)
     found = [index.ids[n] for n in index.select(demo_ws, MeasureFilter(text="sp"))]
-    rows = measures.rows_by_id(demo_ws, found)
+    rows = measure_list.rows_by_id(demo_ws, found)
     assert found and all("sp" in sort_key(r.title) or "sp" in r.code.casefold()
                          for r in rows.values())
     by_code = [index.ids[n] for n in index.select(demo_ws, MeasureFilter(text="H"))]

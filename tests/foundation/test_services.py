@@ -23,7 +23,14 @@ from integrationsplaner.errors import (
     StaleRecordError,
     ValidationError,
 )
-from integrationsplaner.services import audit, evaluations, measures, partners, periods
+from integrationsplaner.services import (
+    audit,
+    evaluations,
+    measure_list,
+    measures,
+    partners,
+    periods,
+)
 from integrationsplaner.services.workspace import Workspace
 
 HOSTILE = "<b>Sprach&café</b> =SUMME(A1) \u202egnp.exe"
@@ -179,8 +186,13 @@ def test_full_text_search_and_filters(demo_ws: Workspace) -> None:
     assert [sort_key(t) for t in titles] == sorted(sort_key(t) for t in titles)
     ids = measures.measure_ids(demo_ws, sort="end_date", descending=True)
     assert len(ids) == everything and len(set(ids)) == everything
-    page = measures.rows_by_id(demo_ws, ids[:50])
+    page = measure_list.rows_by_id(demo_ws, ids[:50])
     assert set(page) == set(ids[:50])
+    # the plain-driver reads of the list give exactly the ORM's rows (types included)
+    orm_rows = {r.id: r for r in measures.list_measures(demo_ws)}
+    assert all(row == orm_rows[row.id] for row in page.values())
+    assert measure_list.first_page(demo_ws, 200) == measures.list_measures(demo_ws, limit=200)
+    assert measure_list.count_live(demo_ws) == everything
 
 
 def test_fts_stays_in_step_with_writes(ws: Workspace) -> None:

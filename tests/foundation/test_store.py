@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from integrationsplaner.errors import DatabaseError, DatabaseLockedError, NewerDatabaseError
-from integrationsplaner.services import measures
+from integrationsplaner.services import measure_list, measures
 from integrationsplaner.services.workspace import create_workspace, open_workspace
 from integrationsplaner.store import migrations
 from integrationsplaner.store.database import BACKUP_DIR, open_database
@@ -152,6 +152,7 @@ def test_bad_files_are_refused_untouched(tmp_path: Path, damage, message: str) -
     with pytest.raises(DatabaseError, match=message):
         ws = open_workspace(path)
         try:  # damage deep inside the file shows only when those pages are read
+            measure_list.first_page(ws, 200)  # the start path reads through the plain driver
             measures.list_measures(ws)
             measures.count_measures(ws)
         finally:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray
 
+from integrationsplaner.services import measures as measure_service
 from integrationsplaner.services import partners
-from integrationsplaner.ui import app, crash
-from integrationsplaner.ui.main_window import TAB_PARTNERS
+from integrationsplaner.services.workspace import open_workspace
+from integrationsplaner.ui import app, crash, tasks
+from integrationsplaner.ui.main_window import TAB_PARTNERS, MainWindow
+from integrationsplaner.ui.models import MeasureTableModel
 from integrationsplaner.ui.settings import Settings
 
 
@@ -111,3 +119,72 @@ def test_partner_create_contacts_and_measures(make_window, demo_ws, qtbot, answe
     measure_id = editor.measures.row_at(0)[0].id
     editor.measure_view.doubleClicked.emit(editor.measures.index(0, 0))
     assert window.current_tab().editor.record.id == measure_id
+
+
+# -- the start path: first rows through the plain sqlite3 driver, database layer afterwards ------
+
+
+def _copy_demo(template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "start.sqlite"
+    shutil.copy(template, target)
+    return target
+
+
+def test_start_shows_first_rows_before_the_database_layer(qtbot, _demo_template, tmp_path,
+                                                         settings, answers, monkeypatch):
+    monkeypatch.setattr(MeasureTableModel, "SYNC_LIMIT", 10)  # the 100,000-measure path
+    ws = open_workspace(_copy_demo(_demo_template, tmp_path))
+    window = MainWindow(None, settings)
+    qtbot.addWidget(window)
+    window.show()
+    at_rows: list[tuple[int, str, bool]] = []
+
+    def report(stage: str) -> None:
+        if stage == "rows":
+            model = window.current_tab().model
+            at_rows.append((model.rowCount(), model.data(model.index(0, 1)),
+                            ws.db._engine is None))
+
+    monkeypatch.setattr(app, "_report_timing", report)
+    assert app._show_workspace(window, ws)
+    first = measure_service.list_measures(ws, limit=MeasureTableModel.PAGE)
+    assert at_rows == [(len(first), first[0].title, True)]  # no SQLAlchemy engine yet
+    tasks.wait_all()
+    assert ws.db._engine is not None  # the database layer loaded in the background
+    window.close()
+    window.close_workspace()
+
+
+def test_start_with_a_file_damaged_inside_says_so_in_german(qtbot, _demo_template, tmp_path,
+                                                           settings, answers, shown):
+    path = _copy_demo(_demo_template, tmp_path)
+    con = sqlite3.connect(path)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'measures'").fetchone()[0]
+    con.close()
+    with path.open("r+b") as handle:  # header, meta and schema version stay intact
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xff" * page_size)
+    ws = open_workspace(path)
+    window = MainWindow(None, settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert not app._show_workspace(window, ws)
+    assert shown[-1].kind == "error" and "beschädigt" in shown[-1].text
+    assert window.ws is None and not window.isVisible()
+
+
+def test_real_start_paints_rows_before_importing_sqlalchemy(_demo_template, tmp_path):
+    path = _copy_demo(_demo_template, tmp_path)
+    code = ("import sys\nfrom pathlib import Path\nfrom integrationsplaner.ui import app\n"
+            "stages = {}\n"
+            "app._report_timing = lambda stage: stages.setdefault(stage, 'sqlalchemy' in "
+            "sys.modules)\n"
+            f"print(app.run(Path({str(path)!r})), sorted(stages.items()))\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", app.EXIT_AFTER_SHOW: "1"}
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[variable] = str(tmp_path / variable.lower())
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split("\n")[-2] == (
+        "0 [('ready', True), ('rows', False), ('window', False)]"), result.stdout + result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from integrationsplaner.domain.model import MeasureFilter
-from integrationsplaner.services import audit, evaluations, partners
+from integrationsplaner.services import audit, evaluations, measure_list, partners
 from integrationsplaner.services import measures as measure_service
 from integrationsplaner.ui.history import history_model
 from integrationsplaner.ui.labels import Labels
@@ -28,8 +28,8 @@ def test_measure_model_pages_rows_lazily(demo_ws, monkeypatch):
     model = MeasureTableModel(demo_ws, Labels(demo_ws.reference))
     model.start()
     calls = []
-    real = measure_service.rows_by_id
-    monkeypatch.setattr(measure_service, "rows_by_id",
+    real = measure_list.rows_by_id
+    monkeypatch.setattr(measure_list, "rows_by_id",
                         lambda ws, ids: calls.append(len(ids)) or real(ws, ids))
     model.data(model.index(0, 1))
     model.data(model.index(5, 1))

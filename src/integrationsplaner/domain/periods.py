@@ -62,3 +62,8 @@ class HalfYear:
 
 def half_years(first_year: int, last_year: int) -> list[HalfYear]:
     return [HalfYear(y, h) for y in range(first_year, last_year + 1) for h in (1, 2)]
+
+
+def current_period(today: date | None = None) -> HalfYear:
+    """The half-year to evaluate now: the last one that has ended (the previous half-year)."""
+    return HalfYear.containing(today or date.today()).previous()

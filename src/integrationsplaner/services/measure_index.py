@@ -5,7 +5,8 @@ without an index (every row is read from the wide table), too slow for a click o
 header. This index reads the narrow list columns once (one table scan) into parallel lists;
 sorting then takes about 0.1 s in Python and filters by area, office, status, period, target
 group and Papierkorb run over the lists. Free text still uses the database's full-text index
-(``measures_fts``), partners the participation table. No ORM objects, no Qt.
+(``measures_fts``), partners the participation table. Reads go through the plain sqlite3 driver
+(``services.measure_list``): no SQLAlchemy, no ORM objects, no Qt.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from integrationsplaner.domain.model import MeasureFilter
 from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.domain.text import sort_key
-from integrationsplaner.services.measures import fts_query
+from integrationsplaner.services.measure_list import fts_query
+from integrationsplaner.services.measure_list import query as _query
 from integrationsplaner.services.workspace import Workspace
 
 _COLUMNS = ("seq, id, code, title_sort, action_area, office_key, status, start_date, end_date, "
@@ -175,21 +177,6 @@ class MeasureIndex:
     def sort(self, positions: list[int], column: str, descending: bool = False) -> list[int]:
         """Sort positions by a list column (see :meth:`rank`)."""
         return sorted(positions, key=self.rank(column).__getitem__, reverse=descending)
-
-
-def count_live(ws: Workspace) -> int:
-    """Number of live measures (plain SQL: no ORM query to compile at start-up)."""
-    with ws.db.read() as session:
-        return session.connection().exec_driver_sql(
-            "SELECT count(*) FROM measures WHERE deleted = 0").scalar() or 0
-
-
-def _query(ws: Workspace, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-    """Rows as plain sqlite3 tuples: SQLAlchemy's row objects cost as much as SQLite itself
-    when a broad search returns 25,000 ids."""
-    with ws.db.read() as session:
-        driver = session.connection().connection.driver_connection
-        return driver.execute(sql, tuple(params)).fetchall()
 
 
 def load_measure_index(ws: Workspace) -> MeasureIndex:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 from dataclasses import asdict
 
 from sqlalchemy import Select, exists, func, select, text
@@ -24,6 +22,7 @@ from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.domain.validation import validate_measure
 from integrationsplaner.errors import Issue, NotFoundError, ValidationError
 from integrationsplaner.services import records
+from integrationsplaner.services.measure_list import fts_query
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.models import (
     BudgetLine,
@@ -48,7 +47,6 @@ SORT_COLUMNS = {
     "start_date": Measure.start_date,
     "end_date": Measure.end_date,
 }
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 ALL = MeasureFilter()
 
 
@@ -173,14 +171,6 @@ def restore_measure(ws: Workspace, measure_id: str) -> None:
     set_deleted(ws, measure_id, False)
 
 
-def fts_query(text_input: str) -> str | None:
-    """Turn what a user typed into a safe FTS5 query: every word as a quoted prefix term."""
-    tokens = _TOKEN.findall(text_input)
-    if not tokens:
-        return None
-    return " ".join(f'"{t}"*' for t in tokens[:20])
-
-
 #: Above this many full-text hits, walking the title index (and testing each row against the
 #: hits) is faster than looking every hit up and sorting them; below it, the reverse.
 BROAD_MATCH = 20_000
@@ -263,17 +253,6 @@ def measure_ids(ws: Workspace, flt: MeasureFilter = ALL, *, sort: str = "title",
     with ws.db.read() as session:
         query = _filtered(session, select(Measure.id), flt).order_by(order, Measure.seq)
         return list(session.scalars(query))
-
-
-def rows_by_id(ws: Workspace, ids: Sequence[str]) -> dict[str, MeasureRow]:
-    """The list rows of the given ids (a page of the lazy model's row cache)."""
-    result: dict[str, MeasureRow] = {}
-    with ws.db.read() as session:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            for row in session.execute(select(*_row_columns()).where(Measure.id.in_(chunk))):
-                result[row[0]] = MeasureRow(*row)
-    return result
 
 
 def count_measures(ws: Workspace, flt: MeasureFilter = ALL) -> int:

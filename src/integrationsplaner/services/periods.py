@@ -1,4 +1,8 @@
-"""Review periods (half-years): list, current, close."""
+"""Review periods (half-years): list, current, close.
+
+``current_period`` is the pure rule of ``domain.periods`` (the window needs it before SQLAlchemy
+has loaded), re-exported for the callers of this service.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrationsplaner.domain.periods import HalfYear, half_years
+from integrationsplaner.domain.periods import current_period as current_period  # re-exported
 from integrationsplaner.errors import PermissionDeniedError, UserError
 from integrationsplaner.services import audit
 from integrationsplaner.services.workspace import Workspace
@@ -48,11 +53,6 @@ def list_periods(ws: Workspace, today: date | None = None) -> list[PeriodInfo]:
         result.append(PeriodInfo(p.key, p.label, bool(row and row.closed),
                                  row.closed_at if row else None, row.closed_by if row else None))
     return result
-
-
-def current_period(today: date | None = None) -> HalfYear:
-    """The half-year to evaluate now: the last one that has ended (the previous half-year)."""
-    return HalfYear.containing(today or date.today()).previous()
 
 
 def is_closed(session: Session, period_key: str) -> bool:

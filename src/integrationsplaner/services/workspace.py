@@ -8,7 +8,6 @@ from pathlib import Path
 
 from integrationsplaner.domain.reference import Reference, load_reference
 from integrationsplaner.store.database import Database, create_database, open_database
-from integrationsplaner.store.reference import sync_reference
 
 SOURCE_KEYBOARD = "tastatur"
 SOURCE_BUNDLE = "buendel"
@@ -41,6 +40,8 @@ class Workspace:
         self.reference: Reference = load_reference()
         self.user = user or current_user()
         if db.meta.get("reference_digest") != self.reference.digest and not db.readonly:
+            from integrationsplaner.store.reference import sync_reference  # SQLAlchemy
+
             with db.transaction() as session:
                 sync_reference(session, self.reference)
             db.meta["reference_digest"] = self.reference.digest
@@ -68,7 +69,21 @@ class Workspace:
 
 
 def open_workspace(path: Path | str, *, user: str | None = None, readonly: bool = False):
+    """Open a database file. An up-to-date file opens without SQLAlchemy (see
+    ``store.database``); :func:`load_database_layer` loads it."""
     return Workspace(open_database(path, readonly=readonly), user)
+
+
+def load_database_layer(ws: Workspace) -> None:
+    """Import SQLAlchemy, build the ORM mappings and connect the engine now (about 0.6 s), so
+    that the first record opened or saved after start does not wait for them."""
+    from sqlalchemy.orm import configure_mappers
+
+    import integrationsplaner.store.models  # noqa: F401 (the mappings to configure)
+
+    configure_mappers()
+    with ws.db.read() as session:
+        session.connection()
 
 
 def create_workspace(path: Path | str, office_key: str, *, user: str | None = None) -> Workspace:

@@ -2,6 +2,11 @@
 
 Every check that can refuse a file runs before anything is written to it, so a file that is not
 ours, is truncated, corrupt, locked or from a newer version keeps its exact bytes.
+
+Opening an up-to-date file needs no SQLAlchemy: the checks, the lock and the meta table use the
+plain sqlite3 driver, and :class:`Database` builds its engine on first use. Importing SQLAlchemy
+and the ORM mappings takes about 0.6 s, so the program can show the first rows of its list
+before that (see ``ui.app``).
 """
 
 from __future__ import annotations
@@ -9,17 +14,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
 
 from integrationsplaner.errors import (
     DatabaseError,
@@ -28,7 +32,10 @@ from integrationsplaner.errors import (
     UserError,
 )
 from integrationsplaner.store.migrations import KNOWN_REVISIONS, SCHEMA_HEAD
-from integrationsplaner.store.models import Meta
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 #: ``PRAGMA application_id`` of our files ("IPLN"), so a foreign SQLite file is told apart cheaply.
 APPLICATION_ID = 0x49504C4E
@@ -50,10 +57,18 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(path: Path) -> Engine:
+def make_engine(path: Path, *, readonly: bool = False) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    if readonly:
+        return create_engine(f"sqlite+pysqlite:///file:{path.resolve()}?mode=ro&uri=true")
     engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
     event.listen(engine, "connect", _set_pragmas)
     return engine
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"{path.resolve().as_uri()}?mode=ro"
 
 
 def _describe(path: Path) -> str:
@@ -104,7 +119,7 @@ def inspect_file(path: Path) -> None:
 def read_revision(path: Path) -> str:
     """The schema revision of the file, read in read-only mode."""
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(_read_only_uri(path), uri=True)
         try:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
@@ -159,10 +174,14 @@ def _storage_errors(path: Path) -> Iterator[None]:
     messages; everything else stays a bug and reaches the crash handler."""
     try:
         yield
-    except (sa_exc.DBAPIError, sqlite3.DatabaseError) as exc:
-        # SQLAlchemy wraps driver errors; code that reads through the driver directly (the list
-        # index) sees sqlite3's own
-        original = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    except UnicodeDecodeError:
+        raise DatabaseError(
+            f"Die Datenbank {_describe(path)} ist beschädigt (unlesbarer Text). Spielen Sie eine "
+            f"Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück.") from None
+    except Exception as exc:
+        original = _driver_error(exc)
+        if original is None:
+            raise
         text = str(original).lower()
         if isinstance(original, sqlite3.IntegrityError):
             raise
@@ -179,27 +198,75 @@ def _storage_errors(path: Path) -> Iterator[None]:
                 f"Die Datenbank {_describe(path)} ist beschädigt ({original}). Spielen Sie eine "
                 f"Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück.") from None
         raise
-    except UnicodeDecodeError:
-        raise DatabaseError(
-            f"Die Datenbank {_describe(path)} ist beschädigt (unlesbarer Text). Spielen Sie eine "
-            f"Sicherung aus dem Ordner „{BACKUP_DIR}“ zurück.") from None
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The driver error behind ``exc``, or None when it is none. SQLAlchemy wraps driver errors
+    (``DBAPIError.orig``); code that reads through the driver directly (the measure list) sees
+    sqlite3's own. SQLAlchemy is asked only once loaded: before that no error can be its own."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return exc
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
+        return exc.orig
+    return None
 
 
 class Database:
-    """An open database file: engine, session factory, instance lock and identity facts."""
+    """An open database file: instance lock, identity facts, and (built on first use) the
+    SQLAlchemy engine and session factory."""
 
-    def __init__(self, path: Path, engine: Engine, lock: FileLock | None, *,
-                 readonly: bool = False) -> None:
+    def __init__(self, path: Path, lock: FileLock | None, *, readonly: bool = False) -> None:
         self.path = path
-        self.engine = engine
         self.readonly = readonly
         self._lock = lock
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._building = threading.RLock()  # background tasks may be first to ask for the engine
+        self._owner = threading.get_ident()
+        self._reader: sqlite3.Connection | None = None
         self.meta = self._read_meta()
 
     def _read_meta(self) -> dict[str, str]:
-        with self.engine.connect() as con:
-            return {k: v for k, v in con.exec_driver_sql("SELECT key, value FROM meta")}
+        with self.reader() as con:
+            return dict(con.execute("SELECT key, value FROM meta"))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine; the first call imports SQLAlchemy."""
+        with self._building:
+            if self._engine is None:
+                self._engine = make_engine(self.path, readonly=self.readonly)
+            return self._engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        with self._building:
+            if self._sessions is None:
+                from sqlalchemy.orm import sessionmaker
+
+                self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            return self._sessions
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of the plain sqlite3 driver, for reads that must not wait for
+        SQLAlchemy (the first rows at start-up) or would pay for its row objects (the list
+        index). The thread that opened the database keeps one until :meth:`close` (opening one
+        and reading the schema costs 1–2 ms, noticeable per keystroke of a search); other
+        threads get one for this use."""
+        with _storage_errors(self.path):
+            if threading.get_ident() != self._owner:
+                con = sqlite3.connect(_read_only_uri(self.path), uri=True)
+                try:
+                    yield con
+                finally:
+                    con.close()
+                return
+            if self._reader is None:
+                self._reader = sqlite3.connect(_read_only_uri(self.path), uri=True,
+                                               check_same_thread=False)
+            yield self._reader
 
     @property
     def office_key(self) -> str:
@@ -210,6 +277,8 @@ class Database:
         return self.meta["replica_id"]
 
     def set_meta(self, session: Session, key: str, value: str) -> None:
+        from integrationsplaner.store.models import Meta
+
         session.execute(
             Meta.__table__.insert().prefix_with("OR REPLACE"), {"key": key, "value": value}
         )
@@ -255,7 +324,11 @@ class Database:
         return target
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._engine is not None:
+            self._engine.dispose()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -292,17 +365,18 @@ def open_database(path: Path | str, *, readonly: bool = False) -> Database:
                 "die aktuelle Version; die Datei bleibt unverändert."
             )
         if readonly:
-            engine = create_engine(f"sqlite+pysqlite:///file:{path.resolve()}?mode=ro&uri=true")
-            return Database(path, engine, None, readonly=True)
+            return Database(path, None, readonly=True)
         if revision != SCHEMA_HEAD:
             _backup_file(path, f"vor-update-{revision}")
             _migrate(path, revision)
-        db = Database(path, make_engine(path), lock)
+        db = Database(path, lock)
     except BaseException:
         if lock is not None:
             lock.release()
         raise
     if "restored_backup" in db.meta:
+        from integrationsplaner.store.models import Meta
+
         with db.transaction() as session:
             db.set_meta(session, "replica_id", new_replica_id())
             session.execute(Meta.__table__.delete().where(Meta.key == "restored_backup"))
@@ -315,7 +389,7 @@ def _backup_file(path: Path, reason: str) -> Path:
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
     target = folder / f"{path.stem}.{datetime.now().strftime('%Y%m%d-%H%M%S')}.{reason}.sqlite"
-    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    source = sqlite3.connect(_read_only_uri(path), uri=True)
     dest = sqlite3.connect(str(target))
     try:
         source.backup(dest)
@@ -333,6 +407,7 @@ def create_database(path: Path | str, office_key: str) -> Database:
     """Create a new, empty database for ``office_key`` with reference data and open it."""
     from integrationsplaner.domain.reference import load_reference
     from integrationsplaner.store.migrations import upgrade
+    from integrationsplaner.store.models import Meta
     from integrationsplaner.store.reference import sync_reference
 
     path = Path(path)
@@ -363,8 +438,8 @@ def create_database(path: Path | str, office_key: str) -> Database:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             raise
-        engine = make_engine(path)
-        with Session(engine) as session, session.begin():
+        db = Database(path, lock)
+        with db.transaction() as session:
             sync_reference(session, reference)
             for key, value in (
                 ("office_key", office_key),
@@ -372,7 +447,8 @@ def create_database(path: Path | str, office_key: str) -> Database:
                 ("created_at", utcnow().isoformat()),
             ):
                 session.add(Meta(key=key, value=value))
-        return Database(path, engine, lock)
+        db.meta = db._read_meta()
+        return db
     except BaseException:
         lock.release()
         raise

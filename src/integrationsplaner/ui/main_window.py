@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
     # -- workspace and tabs ----------------------------------------------------------------------
 
     def set_workspace(self, ws: Workspace) -> None:
-        from integrationsplaner.services.periods import current_period
+        from integrationsplaner.domain.periods import current_period
 
         old = self.ws
         self.ws = ws

@@ -1,10 +1,14 @@
-"""The measure editor: Grunddaten, Kennzahlen, Kosten, Zeitplan, Beteiligte, Orte, Verlauf."""
+"""The measure editor: Grunddaten, Kennzahlen, Kosten, Zeitplan, Beteiligte, Orte, Verlauf.
+
+The services it calls (and SQLAlchemy with them) are imported where used: the editor is built
+on the start path, before the database layer has loaded (see ``ui.app``).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -43,8 +47,6 @@ from integrationsplaner.domain.model import (
 from integrationsplaner.domain.periods import HalfYear
 from integrationsplaner.domain.validation import validate_measure
 from integrationsplaner.errors import Issue, ValidationError
-from integrationsplaner.services import audit, measure_details, partners
-from integrationsplaner.services import measures as measure_service
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui.editor import RecordEditor, scroll
 from integrationsplaner.ui.forms import (
@@ -62,6 +64,9 @@ from integrationsplaner.ui.forms import (
 from integrationsplaner.ui.history import history_model
 from integrationsplaner.ui.labels import Labels
 from integrationsplaner.ui.models import Column, RowListModel
+
+if TYPE_CHECKING:
+    from integrationsplaner.services.measure_details import EvaluationSummary
 
 
 def parse_optional_date(issues: list[Issue], key: str, label: str, text: str) -> date | None:
@@ -140,6 +145,8 @@ class PartnerPicker(QDialog):
         self._refresh()
 
     def _refresh(self) -> None:
+        from integrationsplaner.services import partners
+
         self.model.set_rows(partners.list_partners(self.ws, self.search.text(), limit=300))
         if self.model.rowCount():
             self.view.selectRow(0)
@@ -159,7 +166,7 @@ class MeasureEditor(RecordEditor):
     def __init__(self, ws: Workspace, labels: Labels, parent: QWidget | None = None) -> None:
         super().__init__(ws, labels, parent)
         ref = ws.reference
-        self._evaluations: list[measure_details.EvaluationSummary] = []
+        self._evaluations: list[EvaluationSummary] = []
         self._history_loaded_for: str | None = None
         self.sections = QTabWidget()
         self.sections.setAccessibleName("Abschnitte der Maßnahme")
@@ -346,18 +353,26 @@ class MeasureEditor(RecordEditor):
         return f"{record.code} · {record.title}"
 
     def fetch(self, record_id: str) -> MeasureData:
+        from integrationsplaner.services import measures as measure_service
+
         return measure_service.get_measure(self.ws, record_id)
 
     def store(self, data: MeasureData) -> str:
+        from integrationsplaner.services import measures as measure_service
+
         return measure_service.save_measure(self.ws, data).id
 
     def set_deleted(self, record_id: str, deleted: bool) -> None:
+        from integrationsplaner.services import measures as measure_service
+
         measure_service.set_deleted(self.ws, record_id, deleted)
 
     def validate(self, data: MeasureData) -> list[Issue]:
         return validate_measure(data, self.ws.reference)
 
     def load(self, record: Any) -> None:
+        from integrationsplaner.services import measure_details
+
         self._evaluations = (measure_details.evaluations_of_measure(self.ws, record.id)
                              if record.id else [])
         self._history_loaded_for = None
@@ -515,6 +530,8 @@ class MeasureEditor(RecordEditor):
         if self._history_loaded_for == record_id:
             return
         self._history_loaded_for = record_id
+        from integrationsplaner.services import audit, measure_details
+
         ids = measure_details.part_ids(self.ws, record_id)
         self.history.set_rows(audit.history(self.ws, ids))
 

@@ -17,12 +17,8 @@ from PySide6.QtGui import QFont
 
 from integrationsplaner.domain.formatting import format_date
 from integrationsplaner.domain.model import MeasureFilter, MeasureRow
-from integrationsplaner.services import measures as measure_service
-from integrationsplaner.services.measure_index import (
-    MeasureIndex,
-    count_live,
-    load_measure_index,
-)
+from integrationsplaner.services import measure_list
+from integrationsplaner.services.measure_index import MeasureIndex, load_measure_index
 from integrationsplaner.services.measure_index import refresh as refresh_index
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui.labels import Labels
@@ -37,7 +33,9 @@ class MeasureTableModel(QAbstractTableModel):
 
     Filtering and sorting run on a :class:`MeasureIndex` (narrow columns of every measure, read
     once). With many measures the index loads in a background thread; meanwhile the first page
-    comes straight from the database in the default order, so rows show at once.
+    comes straight from the database in the default order, so rows show at once. Every read
+    goes through the plain sqlite3 driver (``services.measure_list``), so the list shows before
+    SQLAlchemy has loaded.
     """
 
     COLUMNS: tuple[tuple[str, str], ...] = (
@@ -73,12 +71,12 @@ class MeasureTableModel(QAbstractTableModel):
     def start(self) -> None:
         """Load the list: at once when small, else first page now and the index in the
         background."""
-        total = count_live(self.ws)
+        total = measure_list.count_live(self.ws)
         if total <= self.SYNC_LIMIT:
             self.measure_index = load_measure_index(self.ws)
             self.reload()
             return
-        first = measure_service.list_measures(self.ws, MeasureFilter(), limit=self.PAGE)
+        first = measure_list.first_page(self.ws, self.PAGE)
         self._reset([r.id for r in first])
         self._cache.update({r.id: r for r in first})
         self.loadingChanged.emit(True)
@@ -160,7 +158,7 @@ class MeasureTableModel(QAbstractTableModel):
         page = [i for i in self._ids[start:start + self.PAGE] if i not in self._cache]
         if len(self._cache) > 20 * self.PAGE:  # keep the cache bounded while scrolling far
             self._cache.clear()
-        self._cache.update(measure_service.rows_by_id(self.ws, page))
+        self._cache.update(measure_list.rows_by_id(self.ws, page))
         return self._cache.get(measure_id)
 
     # -- Qt model interface ------------------------------------------------------------------
