@@ -373,3 +373,34 @@ def test_good_bundle_through_worker_processes(setting: dict[str, Any], tmp_path:
     assert main(["import", "--db", str(workers), str(setting["good"]), "--json"]) == 0
     assert rows(here) == rows(workers)
     assert rows(here)["measures"]
+
+
+def test_children_of_a_refused_record_are_refused_with_it(setting: dict[str, Any],
+                                                          tmp_path: Path, capsys) -> None:
+    """A measure that carries an edit of another office's installation is refused; its
+    indicators and budget lines (valid on their own) are refused with it, naming the reason."""
+    from integrationsplaner.exchange.importer import prepare_import
+    from integrationsplaner.services.workspace import open_workspace
+
+    fresh = make_ws(tmp_path / "f", "kreis-kl", "fresh")
+    db = fresh.path
+    fresh.close()
+    assert main(["import", "--db", str(db), str(setting["foreign"]),
+                 "--trust-new-sender"]) == 0  # its installation is now known as vg-weilerbach's
+    foreign_replica = read_bundle(setting["foreign"])[0]["sender"]["replica"]
+    manifest, entries = read_bundle(setting["good"])
+    records = _lines(entries, M)
+    records[0]["vv"][foreign_replica] = 1
+    _put(entries, M, records)
+    out = tmp_path / "claims.ipbundle"
+    write_bundle(out, manifest, entries, setting["key"])
+    before = file_digest(db)
+    capsys.readouterr()
+    assert main(["import", "--db", str(db), str(out), "--trust-new-sender"]) == 1
+    assert "Installation von vg-weilerbach" in capsys.readouterr().err
+    assert file_digest(db) == before
+    with open_workspace(db) as ws, prepare_import(ws, out, trust_new_sender=True) as plan:
+        reasons = {(i.entity, i.reason) for i in plan.items("refused", 50)}
+        assert plan.rejected and plan.summary["refused"] == 3, plan.summary
+    cascaded = "Maßnahme, zu dem dieser Datensatz gehört, wurde abgelehnt."
+    assert {("indicator", cascaded), ("budget_line", cascaded)} <= reasons
