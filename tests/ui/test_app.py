@@ -174,6 +174,34 @@ def test_start_with_a_file_damaged_inside_says_so_in_german(qtbot, _demo_templat
     assert window.ws is None and not window.isVisible()
 
 
+def test_opening_a_file_damaged_inside_keeps_the_open_database(qtbot, _demo_template, tmp_path,
+                                                              settings, answers, shown):
+    """Datei → Öffnen of a file whose pages are damaged (header and schema fine): a German
+    message, and the database open before stays open and shown."""
+    good = _copy_demo(_demo_template, tmp_path)
+    broken = tmp_path / "kaputt.sqlite"
+    shutil.copy(good, broken)
+    con = sqlite3.connect(broken)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'measures'").fetchone()[0]
+    con.close()
+    with broken.open("r+b") as handle:
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xff" * page_size)
+    window = MainWindow(open_workspace(good), settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.open_database(broken)
+    assert shown[-1].kind == "error" and "beschädigt" in shown[-1].text
+    assert window.ws is not None and window.ws.path == good
+    tab = window.current_tab()
+    assert tab.model.rowCount() > 0 and tab.model.data(tab.model.index(0, 1))
+    assert "start.sqlite" in window.windowTitle()
+    tasks.wait_all()
+    window.close()
+    window.close_workspace()
+
+
 def test_real_start_paints_rows_before_importing_sqlalchemy(_demo_template, tmp_path):
     path = _copy_demo(_demo_template, tmp_path)
     code = ("import sys\nfrom pathlib import Path\nfrom integrationsplaner.ui import app\n"

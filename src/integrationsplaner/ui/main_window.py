@@ -218,9 +218,31 @@ class MainWindow(QMainWindow):
     # -- workspace and tabs ----------------------------------------------------------------------
 
     def set_workspace(self, ws: Workspace) -> None:
+        """Show a database. All or nothing: when its first reads fail (a file damaged inside),
+        ``ws`` is closed, the database shown before stays, and the UserError propagates."""
         from integrationsplaner.domain.periods import current_period
 
         old = self.ws
+        try:
+            self._show_tabs(ws)
+        except UserError:
+            ws.close()
+            self.ws = None
+            if old is not None and old is not ws:
+                self._show_tabs(old)
+            raise
+        if old is not None and old is not ws:
+            old.close()
+        office = self.labels.office_name(ws.office_key)
+        self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}[*]")
+        self.status_office.setText(f"Dienststelle: {office}")
+        self.status_file.setText(f"Datei: {ws.path.name}")
+        self.status_file.setToolTip(str(ws.path))
+        self.status_period.setText(f"Zu bewerten: {current_period().label}")
+        self._update_dirty(False)
+        self.settings.add_recent(ws.path)
+
+    def _show_tabs(self, ws: Workspace) -> None:
         self.ws = ws
         self.labels = Labels(ws.reference)
         self._switching = True
@@ -242,16 +264,6 @@ class MainWindow(QMainWindow):
         self._ensure_tab(self.tab_widget.currentIndex())
         self._current_tab = self.tab_widget.currentIndex()
         self._activate_tab(self._current_tab)
-        if old is not None and old is not ws:
-            old.close()
-        office = self.labels.office_name(ws.office_key)
-        self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}[*]")
-        self.status_office.setText(f"Dienststelle: {office}")
-        self.status_file.setText(f"Datei: {ws.path.name}")
-        self.status_file.setToolTip(str(ws.path))
-        self.status_period.setText(f"Zu bewerten: {current_period().label}")
-        self._update_dirty(False)
-        self.settings.add_recent(ws.path)
 
     def tab(self, index: int) -> QWidget:
         return self._ensure_tab(index)
@@ -477,7 +489,11 @@ class MainWindow(QMainWindow):
             return False
         if ws is None:
             return False
-        self.set_workspace(ws)
+        try:
+            self.set_workspace(ws)
+        except UserError as exc:
+            msgbox.error(self, "Datenbank kann nicht geöffnet werden", exc.message)
+            return False
         return True
 
     def new_database(self) -> None:
