@@ -212,7 +212,6 @@ class ExchangeMachine(RuleBasedStateMachine):
         it; concurrent writes nobody has seen together are all kept (a flagged conflict)."""
         rows = {r["id"]: r for r in dump(ws)["measure"]}
         open_values: dict[tuple[str, str], set[tuple[str, int]]] = {}
-        from integrationsplaner.exchange.importer import _local_siblings  # noqa: F401
         for c in list_conflicts(ws):
             if c.kind == "feld":
                 open_values.setdefault((c.record_id, c.field), set()).update(
