@@ -194,9 +194,8 @@ def db_datetime(text: str) -> str:
 
 def bundle_datetime_sql(column: str) -> str:
     """SQL expression of a stored datetime column in bundle form (seconds, ``T``)."""
-    return (f"CASE WHEN {column} IS NULL THEN NULL WHEN length({column}) <= 19 "
-            f"OR substr({column}, 20) = '.000000' THEN replace(substr({column}, 1, 19), ' ', 'T') "
-            f"ELSE replace({column}, ' ', 'T') END")
+    return (f"replace(iif(substr({column}, 20) = '.000000', substr({column}, 1, 19), {column}), "
+            "' ', 'T')")
 
 
 def parse_stored_datetime(text: str | None) -> datetime | None:
