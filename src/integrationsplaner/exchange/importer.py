@@ -295,7 +295,7 @@ class ImportResult:
 BULK_MIN_RECORDS = 5000
 
 #: Page cache of the apply connection (KiB): large imports touch every index of every table.
-_APPLY_CACHE_KIB = 196_608
+_APPLY_CACHE_KIB = 131_072
 
 #: Test seam: called inside the apply transaction after the records are written.
 _after_records_hook: Callable[[], None] | None = None
