@@ -73,3 +73,21 @@ def test_text_filter_finds_codes_too(demo_ws):
     model.set_filter(MeasureFilter(text=code))
     assert model.rowCount() >= 1
     assert code in [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+
+
+def test_count_while_the_list_loads_is_the_whole_list(qtbot, demo_ws, settings, monkeypatch):
+    """While the background index loads, the view has the first page but the count already
+    says how many measures the list will hold."""
+    from integrationsplaner.ui.measures_tab import MeasuresTab
+
+    monkeypatch.setattr(MeasureTableModel, "SYNC_LIMIT", 10)
+    seen: list[str] = []
+    tab = MeasuresTab(demo_ws, Labels(demo_ws.reference), settings)
+    qtbot.addWidget(tab)
+    tab.model.loadingChanged.connect(lambda _loading: seen.append(tab.filter_bar.count.text()))
+    with qtbot.waitSignal(tab.model.loadingChanged, timeout=10_000,
+                          check_params_cb=lambda loading: not loading):
+        tab.start()
+        assert tab.model.rowCount() == MeasureTableModel.PAGE
+        assert tab.filter_bar.count.text() == "300 Maßnahmen (Liste wird geladen …)"
+    assert seen[-1] == "300 Maßnahmen"

@@ -269,10 +269,12 @@ class MeasuresTab(ListEditorTab):
         self.filter_bar.set_value(flt)
 
     def _count_changed(self, count: int) -> None:
-        self.filter_bar.set_count(count, self.model.loading)
+        loading = self.model.loading
+        self.filter_bar.set_count(self.model.live_total if loading else count, loading)
 
     def _loading_changed(self, loading: bool) -> None:
-        self.filter_bar.set_count(self.model.rowCount(), loading)
+        self.filter_bar.set_count(
+            self.model.live_total if loading else self.model.rowCount(), loading)
         if not loading:
             self.model.set_filter(self.filter_bar.value())
 

@@ -65,6 +65,8 @@ class MeasureTableModel(QAbstractTableModel):
         self._cache: dict[str, MeasureRow] = {}
         self._positions: dict[str, int] | None = None
         self._own = ws.office_key
+        #: While the list loads: how many measures it will show (the view has the first page).
+        self.live_total = 0
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -77,6 +79,7 @@ class MeasureTableModel(QAbstractTableModel):
             self.reload()
             return
         first = measure_list.first_page(self.ws, self.PAGE)
+        self.live_total = total
         self._reset([r.id for r in first])
         self._cache.update({r.id: r for r in first})
         self.loadingChanged.emit(True)
