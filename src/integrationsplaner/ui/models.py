@@ -8,7 +8,7 @@ evaluations of a period, audit trail) and sorts them in the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,26 @@ from integrationsplaner.ui.tasks import run_task
 
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _IdsInOrder(Sequence[str]):
+    """The ids of the list's rows as a view of the index's ids in the filtered, sorted order:
+    a keystroke would otherwise build a list of up to 100,000 strings (about 20 ms)."""
+
+    def __init__(self, ids: Sequence[str], positions: list[int]) -> None:
+        self._all = ids
+        self._order = positions
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            return [self._all[n] for n in self._order[item]]
+        return self._all[self._order[item]]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self._all.__getitem__, self._order)
 
 
 class MeasureTableModel(QAbstractTableModel):
@@ -61,7 +81,7 @@ class MeasureTableModel(QAbstractTableModel):
         self.sort_column = "title"
         self.descending = False
         self.measure_index: MeasureIndex | None = None
-        self._ids: list[str] = []
+        self._ids: Sequence[str] = []
         self._cache: dict[str, MeasureRow] = {}
         self._positions: dict[str, int] | None = None
         self._own = ws.office_key
@@ -106,8 +126,7 @@ class MeasureTableModel(QAbstractTableModel):
         index = self.measure_index
         positions = index.sort(index.select(self.ws, self.filter), self.sort_column,
                                self.descending)
-        ids = index.ids
-        self._reset([ids[n] for n in positions])
+        self._reset(_IdsInOrder(index.ids, positions))
 
     def reload_all(self) -> None:
         """Read every measure again (after an import or when the database changed)."""
@@ -123,7 +142,7 @@ class MeasureTableModel(QAbstractTableModel):
             refresh_index(self.ws, self.measure_index, measure_ids)
         self.reload()
 
-    def _reset(self, ids: list[str]) -> None:
+    def _reset(self, ids: Sequence[str]) -> None:
         self.beginResetModel()
         self._ids = ids
         self._positions = None
