@@ -10,7 +10,10 @@ that builds the same window.
 
 Usage: python benchmarks/bench_ui.py [--runs 5] [--db300 PATH] [--db100k PATH]
 Missing demo databases are built with ``integrationsplaner demo`` (100,000 take about a minute).
-Every run is its own process (cold Python, warm OS file cache); figures are medians.
+Every run is its own process (cold Python, warm OS file cache); figures are medians. Each series
+begins with one untimed start, so that every timed start finds the program's files (Qt's
+libraries above all) in the OS file cache: this VM reclaims cached files that were idle for a
+while (kdamond), and copying the 100,000-measure file pushes them out too.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ def main() -> int:
     try:
         small = work / "demo300.sqlite"
         shutil.copy(_ensure(args.db300, 300), small)
+        _start(small, work)  # untimed: the OS file cache holds Qt again (see the docstring)
         starts = [_start(small, work) for _ in range(args.runs)]
         result: dict[str, float] = {
             "cold_start_window_s": statistics.median(s["window"] for s in starts),
@@ -143,6 +147,7 @@ def main() -> int:
         if not args.skip_large:
             big = work / "demo100k.sqlite"  # the real start opens for writing (lock, WAL files)
             shutil.copy(_ensure(args.db100k, 100_000), big)
+            _start(big, work)  # untimed, after copying 700 MB: Qt back into the file cache
             starts = [_start(big, work) for _ in range(args.runs)]
             result["first_rows_s"] = statistics.median(s["rows"] for s in starts)
             result["start_100k_ready_s"] = statistics.median(s["ready"] for s in starts)
