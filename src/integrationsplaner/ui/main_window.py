@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
             self._action("&Maßnahmenkatalog …", lambda: self.show_reports("catalogue")),
             self._action("&Partnerverzeichnis …", lambda: self.show_reports("partners")),
         ]
+        self.act_report_settings = self._action(
+            "Berichts&einstellungen …", self.report_settings,
+            tip="Logo, Herausgeber und Bearbeitung der Berichte festlegen")
         self.act_export = self._action("Bündel &exportieren …", self.export_bundle,
                                        tip="Ihre Daten als Austausch-Bündel speichern")
         self.act_import = self._action("Bündel &importieren …", self.import_bundle,
@@ -178,6 +181,8 @@ class MainWindow(QMainWindow):
         reports = bar.addMenu("Be&richte")
         for action in self.act_reports:
             reports.addAction(action)
+        reports.addSeparator()
+        reports.addAction(self.act_report_settings)
         exchange = bar.addMenu("A&ustausch")
         for action in (self.act_export, self.act_import, None, self.act_conflicts,
                        self.act_exchange_history, None, self.act_keys):
@@ -519,9 +524,19 @@ class MainWindow(QMainWindow):
     # -- reports and exchange (other modules, loaded when used) -----------------------------------
 
     def show_reports(self, report: str | None = None, period: str | None = None) -> None:
+        from integrationsplaner.ui.report_settings import report_options
         from integrationsplaner.ui.reports_dialog import show_reports_dialog
 
-        show_reports_dialog(self, self.ws, period=period, report=report)
+        show_reports_dialog(self, self.ws, period=period, report=report,
+                            options=report_options(self.settings))
+
+    def report_settings(self) -> None:
+        from integrationsplaner.ui.report_settings import ReportSettingsDialog
+
+        authority = self.ws.reference.authority if self.ws else ""
+        dialog = ReportSettingsDialog(self, self.settings, authority)
+        dialog.exec()
+        dialog.deleteLater()
 
     def export_bundle(self) -> None:
         from integrationsplaner.ui.exchange_dialogs import export_bundle

@@ -52,6 +52,9 @@ class Settings:
     evaluations_splitter = Setting[QByteArray]("evaluations/splitter", QByteArray, QByteArray())
     evaluations_header = Setting[QByteArray]("evaluations/header", QByteArray, QByteArray())
     evaluations_period = Setting[str]("evaluations/period", str, "")
+    report_logo = Setting[str]("reports/logo", str, "")
+    report_authority = Setting[str]("reports/authority", str, "")
+    report_author = Setting[str]("reports/author", str, "")
 
     def __init__(self, path: Path | None = None) -> None:
         if path is None:
