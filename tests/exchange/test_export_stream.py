@@ -17,7 +17,7 @@ from integrationsplaner.exchange.export import ExportCancelled, export_bundle
 from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF
 from integrationsplaner.services import measures
 
-from .helpers import edit_measure, exchange, make_ws, new_measure, read_bundle, trust_all
+from .helpers import edit_measure, exchange, make_ws, new_measure, read_bundle
 
 
 def _plain_lines(ws, entity: str, office: str | None) -> list[bytes]:
@@ -51,18 +51,6 @@ def _check_entries(ws, out: Path, office: str | None, conflicted: set[str]) -> d
                 assert line == expected
         counts[entity] = len(got)
     return counts
-
-
-@pytest.fixture
-def offices(tmp_path: Path):
-    kreis = make_ws(tmp_path / "k", "kreis-kl")
-    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
-    pc2 = make_ws(tmp_path / "l2", "vg-landstuhl", "landstuhl-pc2")
-    ramstein = make_ws(tmp_path / "r", "vg-ramstein-miesenbach")
-    trust_all([kreis, pc1, pc2, ramstein], tmp_path / "keys")
-    yield kreis, pc1, pc2, ramstein
-    for ws in (kreis, pc1, pc2, ramstein):
-        ws.close()
 
 
 def test_entries_are_the_lines_of_the_plain_query(offices, tmp_path: Path,

@@ -24,20 +24,7 @@ from .helpers import (
     make_ws,
     new_measure,
     trust,
-    trust_all,
 )
-
-
-@pytest.fixture
-def offices(tmp_path: Path):
-    kreis = make_ws(tmp_path / "k", "kreis-kl")
-    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
-    pc2 = make_ws(tmp_path / "l2", "vg-landstuhl", "landstuhl-pc2")
-    ramstein = make_ws(tmp_path / "r", "vg-ramstein-miesenbach")
-    trust_all([kreis, pc1, pc2, ramstein], tmp_path / "keys")
-    yield kreis, pc1, pc2, ramstein
-    for ws in (kreis, pc1, pc2, ramstein):
-        ws.close()
 
 
 def test_full_roundtrip_and_second_import_is_noop(offices, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -25,7 +24,7 @@ from integrationsplaner.domain.reference import load_reference
 from integrationsplaner.errors import UserError
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox
-from integrationsplaner.ui.forms import describe
+from integrationsplaner.ui.forms import describe, ok_cancel
 
 DEMO_MEASURES = 300
 
@@ -72,13 +71,7 @@ class NewDatabaseDialog(QDialog):
         describe(self.demo, "Beispieldaten",
                  "Füllt die Datenbank mit erfundenen Maßnahmen, Partnern und Bewertungen, um "
                  "das Programm kennenzulernen. Nicht für die echte Arbeit verwenden.")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("Datenbank &anlegen")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Abbre&chen")
-        buttons.accepted.connect(self._create)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel("Datenbank &anlegen", self._create, self.reject, "Abbre&chen")
         form = QFormLayout()
         form.addRow(office_label, self.office)
         form.addRow(path_label, path_row)

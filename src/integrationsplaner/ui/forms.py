@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -56,6 +57,18 @@ def describe(widget: QWidget, name: str, description: str = "") -> QWidget:
         if not widget.toolTip():
             widget.setToolTip(description)
     return widget
+
+
+def ok_cancel(ok_text: str, on_ok: Callable[[], object], on_cancel: Callable[[], object],
+              cancel_text: str = "&Abbrechen") -> QDialogButtonBox:
+    """The buttons of a dialog that confirms or cancels, with German labels and mnemonics."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(cancel_text)
+    buttons.accepted.connect(on_ok)
+    buttons.rejected.connect(on_cancel)
+    return buttons
 
 
 class _UndoKeyFilter(QObject):

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -60,6 +59,7 @@ from integrationsplaner.ui.forms import (
     TableField,
     TextField,
     describe,
+    ok_cancel,
 )
 from integrationsplaner.ui.history import history_model
 from integrationsplaner.ui.labels import Labels
@@ -117,12 +117,7 @@ class PartnerPicker(QDialog):
             self.role.addItem(entry.label, entry.code)
         self.role.setCurrentIndex(max(0, self.role.findData("partner")))
         describe(self.role, "Rolle", "Rolle des Partners in dieser Maßnahme")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Übernehmen")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("&Abbrechen")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel("&Übernehmen", self.accept, self.reject)
         self.view.doubleClicked.connect(lambda _i: self.accept())
         form = QFormLayout()
         search_label = QLabel("&Suchen:")

@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from integrationsplaner.reports.layout import ReportOptions
-from integrationsplaner.ui.forms import describe
+from integrationsplaner.ui.forms import describe, ok_cancel
 from integrationsplaner.ui.settings import Settings
 
 #: Image formats reportlab places in a PDF without further libraries.
@@ -50,6 +49,14 @@ def report_options(settings: Settings) -> ReportOptions:
                          logo_path=Path(logo) if logo else None)
 
 
+def _labelled(form: QFormLayout, text: str, field: QWidget | QHBoxLayout,
+              buddy: QWidget) -> None:
+    """A form row whose label's mnemonic (Alt + underlined letter) jumps to ``buddy``."""
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    form.addRow(label, field)
+
+
 class ReportSettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None, settings: Settings, authority: str) -> None:
         super().__init__(parent)
@@ -72,9 +79,7 @@ class ReportSettingsDialog(QDialog):
         row.addWidget(self.logo, 1)
         row.addWidget(self.choose)
         row.addWidget(self.remove)
-        logo_label = QLabel("&Logo:")
-        logo_label.setBuddy(self.choose)
-        form.addRow(logo_label, row)
+        _labelled(form, "&Logo:", row, self.choose)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #a00000")
@@ -85,25 +90,16 @@ class ReportSettingsDialog(QDialog):
         self.authority.setPlaceholderText(authority)
         describe(self.authority, "Herausgeber",
                  f"Behörde auf Deckblatt und in der Kopfzeile; leer: {authority}")
-        label = QLabel("&Herausgeber:")
-        label.setBuddy(self.authority)
-        form.addRow(label, self.authority)
+        _labelled(form, "&Herausgeber:", self.authority, self.authority)
         self.author = QLineEdit(settings.report_author)
         self.author.setPlaceholderText("wie Herausgeber")
         describe(self.author, "Bearbeitet von",
                  "Stelle oder Person, die als Verfasser in den PDF-Eigenschaften steht")
-        label = QLabel("Bearbeitet &von:")
-        label.setBuddy(self.author)
-        form.addRow(label, self.author)
+        _labelled(form, "Bearbeitet &von:", self.author, self.author)
         hint = QLabel("Das Logo erscheint auf dem Deckblatt und in der Kopfzeile jedes Berichts. "
                       "Die Einstellungen gelten für diesen PC.")
         hint.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Speichern")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Abbrechen")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel("&Speichern", self.accept, self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(hint)
