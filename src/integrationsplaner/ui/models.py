@@ -26,6 +26,10 @@ from integrationsplaner.ui.tasks import run_task
 
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# the roles as plain ints: comparing an int with a Qt enum member costs a Python call
+_ID, _FONT, _TOOLTIP = int(ID_ROLE), int(Qt.ItemDataRole.FontRole), int(Qt.ItemDataRole.ToolTipRole)
+_MEASURE_ROLES = frozenset({_ID, _FONT, _TOOLTIP, int(Qt.ItemDataRole.DisplayRole),
+                            int(Qt.ItemDataRole.AccessibleTextRole)})
 
 
 class _IdsInOrder(Sequence[str]):
@@ -87,6 +91,8 @@ class MeasureTableModel(QAbstractTableModel):
         self._own = ws.office_key
         #: While the list loads: how many measures it will show (the view has the first page).
         self.live_total = 0
+        self._italic = QFont()  # records of other offices: read-only here
+        self._italic.setItalic(True)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -199,25 +205,22 @@ class MeasureTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+        # a repaint asks each visible cell for about eight roles: the others leave at once
+        if role not in _MEASURE_ROLES:
             return None
-        if role == ID_ROLE:
-            return self._ids[index.row()]
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                        Qt.ItemDataRole.FontRole, Qt.ItemDataRole.AccessibleTextRole):
+        number = index.row()
+        if not index.isValid() or not 0 <= number < len(self._ids):
             return None
-        row = self._row(index.row())
+        if role == _ID:
+            return self._ids[number]
+        row = self._row(number)
         if row is None:
             return None
-        if role == Qt.ItemDataRole.FontRole:
-            if row.office_key != self._own:
-                font = QFont()
-                font.setItalic(True)
-                return font
-            return None
+        if role == _FONT:
+            return self._italic if row.office_key != self._own else None
         key = self.COLUMNS[index.column()][0]
         text = self._text(row, key)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             if row.office_key != self._own:
                 return (f"{row.title}\nGehört: {self.labels.office_name(row.office_key)} "
                         "(bei Ihnen nur zum Ansehen)")
