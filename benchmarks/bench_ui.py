@@ -54,11 +54,29 @@ while tab.model.loading:
 ready = time.time() - started
 assert tab.model.rowCount() >= 100_000, tab.model.rowCount()
 
+from PySide6.QtCore import QEvent, QObject
+
+class PaintCounter(QObject):
+    paints = 0
+
+    def eventFilter(self, _obj, event):
+        if event.type() == QEvent.Type.Paint:
+            PaintCounter.paints += 1
+        return False
+
+counter = PaintCounter()
+tab.view.viewport().installEventFilter(counter)
+
+# One user action up to its result on screen: the action, then the event loop, which paints the
+# view's visible rows once (fetching their page), as in the program. Should the loop not have
+# painted, the view is painted explicitly, so that a paint is always counted.
 def timed(action):
     t = time.perf_counter()
     action()
-    app.processEvents()  # the view repaints its visible rows (fetching their page)
-    tab.view.viewport().repaint()
+    PaintCounter.paints = 0
+    app.processEvents()
+    if not PaintCounter.paints:
+        tab.view.viewport().repaint()
     return (time.perf_counter() - t) * 1000
 
 keystrokes = []
