@@ -364,17 +364,8 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
     """Write the rollback file of a small import (see docs/bundle-format.md, "Sicherung vor dem
     Import"), inside the write transaction so that the pre-images are exactly what the import
     replaces; fsynced before anything is written to the database."""
-    from integrationsplaner.store.database import BACKUP_DIR
-
     header = plan.header
-    folder = ws.db.path.parent / BACKUP_DIR
-    folder.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = folder / f"{ws.db.path.stem}.{stamp}.vor-import.jsonl"
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder / f"{ws.db.path.stem}.{stamp}-{n}.vor-import.jsonl"
+    target = ws.db.backup_path("vor-import", ".jsonl")
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def rows(sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:

@@ -295,20 +295,25 @@ class Database:
         with _storage_errors(self.path), self.sessions() as session:
             yield session
 
+    def backup_path(self, reason: str, suffix: str) -> Path:
+        """A new file name in ``Sicherungen/`` beside the database: name, time, reason."""
+        folder = self.path.parent / BACKUP_DIR
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{self.path.stem}.{stamp}.{reason}{suffix}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{self.path.stem}.{stamp}-{n}.{reason}{suffix}"
+        return target
+
     def backup(self, reason: str) -> Path:
         """A consistent copy (SQLite backup API) in ``Sicherungen/`` beside the file.
 
         The copy is marked so that, if it is ever restored and opened, it takes a new replica id
         (a restored backup must not reuse the identity whose later changes others already have).
         """
-        folder = self.path.parent / BACKUP_DIR
-        folder.mkdir(exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = folder / f"{self.path.stem}.{stamp}.{reason}.sqlite"
-        n = 1
-        while target.exists():
-            n += 1
-            target = folder / f"{self.path.stem}.{stamp}-{n}.{reason}.sqlite"
+        target = self.backup_path(reason, ".sqlite")
         source = sqlite3.connect(str(self.path))
         dest = sqlite3.connect(str(target))
         try:
