@@ -141,14 +141,19 @@ def test_start_shows_first_rows_before_the_database_layer(qtbot, _demo_template,
 
     def report(stage: str) -> None:
         if stage == "rows":
-            model = window.current_tab().model
-            at_rows.append((model.rowCount(), model.data(model.index(0, 1)),
-                            ws.db._engine is None))
+            tab = window.current_tab()
+            at_rows.append((tab.model.rowCount(), tab.model.data(tab.model.index(0, 1)),
+                            ws.db._engine is None, tab.has_editor))
 
     monkeypatch.setattr(app, "_report_timing", report)
     assert app._show_workspace(window, ws)
     first = measure_service.list_measures(ws, limit=MeasureTableModel.PAGE)
-    assert at_rows == [(len(first), first[0].title, True)]  # no SQLAlchemy engine yet
+    # no SQLAlchemy engine and no measure editor yet when the first rows are painted
+    assert at_rows == [(len(first), first[0].title, True, False)]
+    tab = window.current_tab()
+    # the editor follows at once, in its place beside the list, with undo bound to it
+    assert tab.has_editor and tab.splitter.widget(1) is tab.editor
+    assert window.undo_group.activeStack() is tab.editor.undo_stack
     tasks.wait_all()
     assert ws.db._engine is not None  # the database layer loaded in the background
     window.close()

@@ -146,7 +146,7 @@ def _show_workspace(window: MainWindow, ws: Workspace) -> bool:
     from integrationsplaner.ui.tasks import run_task
 
     try:
-        window.set_workspace(ws)
+        window.set_workspace(ws, defer_editor=True)
     except UserError as exc:
         msgbox.error(window, "Datenbank kann nicht geöffnet werden", exc.message)
         window.close()
@@ -155,6 +155,7 @@ def _show_workspace(window: MainWindow, ws: Workspace) -> bool:
     QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
     _report_timing("rows")
     run_task(window, lambda: _load_database_layer(ws), lambda _none: None, key="database-layer")
+    window.finish_start()
     return True
 
 

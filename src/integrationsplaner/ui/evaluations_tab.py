@@ -351,7 +351,7 @@ class EvaluationsTab(ListEditorTab):
         for column, width in enumerate((120, 80, 260, 40, 140)):
             self.view.setColumnWidth(column, width)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # missing ones first
-        self.editor = EvaluationEditor(ws, labels)
+        self.set_editor(EvaluationEditor(ws, labels))
         self.editor.openMeasure.connect(self.openMeasure)
 
         left = QWidget()

@@ -222,9 +222,11 @@ class MainWindow(QMainWindow):
 
     # -- workspace and tabs ----------------------------------------------------------------------
 
-    def set_workspace(self, ws: Workspace) -> None:
+    def set_workspace(self, ws: Workspace, *, defer_editor: bool = False) -> None:
         """Show a database. All or nothing: when its first reads fail (a file damaged inside),
-        ``ws`` is closed, the database shown before stays, and the UserError propagates."""
+        ``ws`` is closed, the database shown before stays, and the UserError propagates.
+        ``defer_editor``: the caller calls :meth:`finish_start` once the first rows are painted
+        (program start)."""
         from integrationsplaner.domain.periods import current_period
 
         old = self.ws
@@ -246,6 +248,8 @@ class MainWindow(QMainWindow):
         self.status_period.setText(f"Zu bewerten: {current_period().label}")
         self._update_dirty(False)
         self.settings.add_recent(ws.path)
+        if not defer_editor:
+            self.finish_start()
 
     def _show_tabs(self, ws: Workspace) -> None:
         self.ws = ws
@@ -293,6 +297,7 @@ class MainWindow(QMainWindow):
         if isinstance(widget, ListEditorTab):
             widget.restore_state(self.settings)
             widget.dirtyChanged.connect(self._update_dirty)
+            widget.editorReady.connect(lambda tab=widget: self._editor_ready(tab))
         start = getattr(widget, "start", None)
         if start is not None:
             start()
@@ -351,25 +356,39 @@ class MainWindow(QMainWindow):
         self.settings.last_tab = index
         tab = self.tabs_by_index.get(index)
         editor_tab = tab if isinstance(tab, ListEditorTab) else None
-        if editor_tab is not None:
+        self._bind_undo(editor_tab)
+        has_editor = editor_tab is not None
+        for action in (self.act_save, self.act_discard, self.act_delete, self.act_restore):
+            action.setEnabled(has_editor)
+        self.act_new.setEnabled(index in (TAB_MEASURES, TAB_PARTNERS))
+        self.act_find.setEnabled(has_editor)
+        self._update_dirty(editor_tab.is_dirty() if editor_tab else False)
+        refresh = getattr(tab, "activated", None)
+        if refresh is not None:
+            refresh()
+
+    def _bind_undo(self, editor_tab: ListEditorTab | None) -> None:
+        """Undo and redo act on the shown tab's editor (none until that editor is built)."""
+        if editor_tab is not None and editor_tab.has_editor:
             stack = editor_tab.editor.undo_stack
             if stack not in self.undo_group.stacks():
                 self.undo_group.addStack(stack)
             self.undo_group.setActiveStack(stack)
         else:
             self.undo_group.setActiveStack(None)
-        has_editor = editor_tab is not None
-        for action in (self.act_save, self.act_discard, self.act_delete, self.act_restore):
-            action.setEnabled(has_editor)
-        self.act_new.setEnabled(index in (TAB_MEASURES, TAB_PARTNERS))
-        self.act_find.setEnabled(has_editor)
-        self._update_dirty(editor_tab.editor.is_dirty() if editor_tab else False)
-        refresh = getattr(tab, "activated", None)
-        if refresh is not None:
-            refresh()
+
+    def _editor_ready(self, tab: ListEditorTab) -> None:
+        if tab is self.editor_tab():
+            self._bind_undo(tab)
+
+    def finish_start(self) -> None:
+        """Build what the shown tab leaves for later (the measure editor)."""
+        tab = self.editor_tab()
+        if tab is not None:
+            tab.ensure_editor()
 
     def _update_dirty(self, _dirty: bool = False) -> None:
-        dirty = any(isinstance(t, ListEditorTab) and t.editor.is_dirty()
+        dirty = any(isinstance(t, ListEditorTab) and t.is_dirty()
                     for t in self.tabs_by_index.values())
         self.status_dirty.setText("● Ungespeicherte Änderungen" if dirty
                                   else "Alle Änderungen gespeichert")
@@ -463,7 +482,7 @@ class MainWindow(QMainWindow):
 
     def maybe_leave_all(self) -> bool:
         for tab in self.tabs_by_index.values():
-            if isinstance(tab, ListEditorTab) and tab.editor.is_dirty():
+            if isinstance(tab, ListEditorTab) and tab.is_dirty():
                 index = self.tab_widget.indexOf(tab)
                 self.tab_widget.setCurrentIndex(index)
                 if not tab.maybe_leave():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -27,10 +27,12 @@ from integrationsplaner.domain.periods import HalfYear, half_years
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui.forms import describe
 from integrationsplaner.ui.labels import Labels
-from integrationsplaner.ui.measure_editor import MeasureEditor, PartnerPicker
 from integrationsplaner.ui.models import MeasureTableModel
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab, make_table
+
+if TYPE_CHECKING:
+    from integrationsplaner.ui.measure_editor import MeasureEditor
 
 ALL = None
 
@@ -184,6 +186,8 @@ class MeasureFilterBar(QWidget):
             self._emit()
 
     def _pick_partner(self) -> None:
+        from integrationsplaner.ui.measure_editor import PartnerPicker
+
         picker = PartnerPicker(self.ws, self.labels, self)
         picker.setWindowTitle("Nach Partner filtern")
         picker.role.setVisible(False)
@@ -225,7 +229,6 @@ class MeasuresTab(ListEditorTab):
         self.new_button = QPushButton("&Neue Maßnahme")
         describe(self.new_button, "Neue Maßnahme", "Legt eine neue Maßnahme an (Strg+N)")
         self.new_button.clicked.connect(self.new_record)
-        self.editor = MeasureEditor(ws, labels)
 
         left = QWidget()
         box = QVBoxLayout(left)
@@ -238,7 +241,7 @@ class MeasuresTab(ListEditorTab):
         box.addLayout(buttons)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.editor)
+        self.splitter.addWidget(QWidget())  # the editor's place until it is built
         self.splitter.setSizes([700, 640])
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
@@ -249,14 +252,26 @@ class MeasuresTab(ListEditorTab):
         self.model.countChanged.connect(self._count_changed)
         self.model.loadingChanged.connect(self._loading_changed)
         self.model.modelReset.connect(self.reselect)
-        self.editor.saved.connect(self._record_changed)
-        self.editor.deletedChanged.connect(lambda rid, _d: self._record_changed(rid))
         self.connect_view()
         self.setTabOrder(self.filter_bar.reset, self.view)
         self.setTabOrder(self.view, self.new_button)
 
     def start(self) -> None:
         self.model.start()
+
+    def build_editor(self) -> MeasureEditor:
+        """Built on first use, or right after the first rows are painted at start
+        (MainWindow.finish_start): its widgets and modules are not needed for them."""
+        from integrationsplaner.ui.measure_editor import MeasureEditor
+
+        editor = MeasureEditor(self.ws, self.labels)
+        placeholder = self.splitter.replaceWidget(1, editor)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        editor.saved.connect(self._record_changed)
+        editor.deletedChanged.connect(lambda rid, _d: self._record_changed(rid))
+        self.setTabOrder(self.new_button, editor.sections)
+        return editor
 
     # -- list ---------------------------------------------------------------------------------
 
@@ -309,7 +324,7 @@ class MeasuresTab(ListEditorTab):
 
     def refresh(self) -> None:
         self.model.reload_all()
-        if self.editor.record_id and not self.editor.is_dirty():
+        if self.current_id() and not self.is_dirty():
             self._open(self.editor.record_id)
 
     def restore_state(self, settings: Settings) -> None:

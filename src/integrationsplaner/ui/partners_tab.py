@@ -250,7 +250,7 @@ class PartnersTab(ListEditorTab):
         self.new_button = QPushButton("&Neuer Partner")
         describe(self.new_button, "Neuer Partner", "Legt einen neuen Partner an (Strg+N)")
         self.new_button.clicked.connect(self.new_record)
-        self.editor = PartnerEditor(ws, labels)
+        self.set_editor(PartnerEditor(ws, labels))
         self.editor.openMeasure.connect(self.openMeasure)
         self.editor.showMeasures.connect(self.showMeasures)
 

@@ -38,17 +38,53 @@ class ListEditorTab(QWidget):
 
     dirtyChanged = Signal(bool)
     statusMessage = Signal(str)
+    #: The detail editor exists now (see :attr:`editor`).
+    editorReady = Signal()
     title = ""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: QTableView
-        self.editor: RecordEditor
+        self._editor: RecordEditor | None = None
         self._selecting = False
 
     def connect_view(self) -> None:
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.editor.dirtyChanged.connect(self.dirtyChanged)
+
+    # -- the editor -----------------------------------------------------------------------------
+
+    @property
+    def editor(self) -> RecordEditor:
+        """The detail editor. A tab either sets it while it is built (:meth:`set_editor`) or
+        builds it on first use (:meth:`build_editor`): the measure list paints its first rows
+        at start before the editor and its modules are loaded."""
+        return self.ensure_editor()
+
+    def ensure_editor(self) -> RecordEditor:
+        if self._editor is None:
+            self.set_editor(self.build_editor())
+        assert self._editor is not None
+        return self._editor
+
+    @property
+    def has_editor(self) -> bool:
+        return self._editor is not None
+
+    def set_editor(self, editor: RecordEditor) -> None:
+        self._editor = editor
+        editor.dirtyChanged.connect(self.dirtyChanged)
+        self.editorReady.emit()
+
+    def build_editor(self) -> RecordEditor:
+        """Hook of a tab whose editor is built on first use."""
+        raise NotImplementedError
+
+    def current_id(self) -> str | None:
+        """The record shown in the editor (None before the editor is built)."""
+        return self._editor.record_id if self._editor is not None else None
+
+    def is_dirty(self) -> bool:
+        return self._editor is not None and self._editor.is_dirty()
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -68,7 +104,7 @@ class ListEditorTab(QWidget):
         if self._selecting:
             return
         record_id = self.id_at(current.row()) if current.isValid() else None
-        if record_id is None or record_id == self.editor.record_id:
+        if record_id is None or record_id == self.current_id():
             return
         if not self.editor.maybe_leave():
             self._select_row(previous.row() if previous.isValid() else
@@ -99,7 +135,7 @@ class ListEditorTab(QWidget):
 
     def reselect(self) -> None:
         """After the list was reloaded: mark the record shown in the editor again."""
-        self._select_row(self.row_of(self.editor.record_id))
+        self._select_row(self.row_of(self.current_id()))
 
     def show_record(self, record_id: str) -> bool:
         """Open a record (from elsewhere, e.g. a double-click in another tab), with guard."""
@@ -113,7 +149,7 @@ class ListEditorTab(QWidget):
     # -- commands the main window routes here -------------------------------------------------
 
     def maybe_leave(self) -> bool:
-        return self.editor.maybe_leave()
+        return self._editor is None or self._editor.maybe_leave()
 
     def save(self) -> bool:
         return self.editor.save()
