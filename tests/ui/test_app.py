@@ -15,7 +15,7 @@ from integrationsplaner.services import measures as measure_service
 from integrationsplaner.services import partners
 from integrationsplaner.services.workspace import open_workspace
 from integrationsplaner.ui import app, crash, tasks
-from integrationsplaner.ui.main_window import TAB_PARTNERS, MainWindow
+from integrationsplaner.ui.main_window import TAB_MEASURES, TAB_OVERVIEW, TAB_PARTNERS, MainWindow
 from integrationsplaner.ui.models import MeasureTableModel
 from integrationsplaner.ui.settings import Settings
 
@@ -68,6 +68,17 @@ def test_window_remembers_tab_and_geometry(make_window, ws, settings, answers):
     assert settings.last_tab == TAB_PARTNERS
     assert not settings.window_geometry.isEmpty()
     assert not settings.partners_splitter.isEmpty()
+
+
+def test_measure_editor_is_there_when_its_tab_is_opened_later(make_window, ws, answers):
+    """Started on the Übersicht: the Maßnahmen tab, opened later, shows its editor at once
+    (only the program start leaves it for after the first rows)."""
+    window = make_window(ws, tab=TAB_OVERVIEW)
+    window.tab_widget.setCurrentIndex(TAB_MEASURES)
+    tab = window.current_tab()
+    assert tab.has_editor and tab.splitter.widget(1) is tab.editor
+    assert tab.editor.isVisible()
+    assert window.undo_group.activeStack() is tab.editor.undo_stack
 
 
 def test_crash_dialog_names_the_log_file(tmp_path, answers, shown):

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self.tab_widget.currentChanged.connect(self._tab_changed)
+        self._defer_editor = False  # see set_workspace
         if ws is not None:
             self.set_workspace(ws)
         else:  # shown at once while the database opens (see ui.app.run)
@@ -230,6 +231,7 @@ class MainWindow(QMainWindow):
         from integrationsplaner.domain.periods import current_period
 
         old = self.ws
+        self._defer_editor = defer_editor
         try:
             self._show_tabs(ws)
         except UserError:
@@ -248,8 +250,6 @@ class MainWindow(QMainWindow):
         self.status_period.setText(f"Zu bewerten: {current_period().label}")
         self._update_dirty(False)
         self.settings.add_recent(ws.path)
-        if not defer_editor:
-            self.finish_start()
 
     def _show_tabs(self, ws: Workspace) -> None:
         self.ws = ws
@@ -298,6 +298,8 @@ class MainWindow(QMainWindow):
             widget.restore_state(self.settings)
             widget.dirtyChanged.connect(self._update_dirty)
             widget.editorReady.connect(lambda tab=widget: self._editor_ready(tab))
+            if not self._defer_editor:
+                widget.ensure_editor()
         start = getattr(widget, "start", None)
         if start is not None:
             start()
@@ -382,7 +384,8 @@ class MainWindow(QMainWindow):
             self._bind_undo(tab)
 
     def finish_start(self) -> None:
-        """Build what the shown tab leaves for later (the measure editor)."""
+        """Build what the shown tab left for later (the measure editor)."""
+        self._defer_editor = False
         tab = self.editor_tab()
         if tab is not None:
             tab.ensure_editor()
