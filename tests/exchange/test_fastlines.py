@@ -241,10 +241,12 @@ def _cases() -> list[tuple[str, str, Callable[[bytes], bytes], str | None]]:
          "zu lang"),
         (ind, "invalid UTF-8", lambda b: _with(b, "name", b'"a\xffb"'), "kein gültiger UTF-8"),
         (ind, "encoded surrogate", lambda b: _with(b, "name", b'"\xed\xa0\x80"'), "UTF-8"),
-        # a lone surrogate passes the slow path as well (only the UTF-8 encoding of SQLite
-        # refuses it later): the fast path hands it over and so agrees
-        (ind, "lone surrogate escape", lambda b: _with(b, "name", b'"\\ud800"'), None),
-        (ind, "reversed surrogates", lambda b: _with(b, "name", b'"\\udc00\\ud800"'), None),
+        # a lone surrogate stands for no character: refused (the fast path hands it over)
+        (ind, "lone surrogate escape", lambda b: _with(b, "name", b'"\\ud800"'), "Surrogat"),
+        (ind, "reversed surrogates", lambda b: _with(b, "name", b'"\\udc00\\ud800"'),
+         "Surrogat"),
+        (ind, "lone surrogate in a key", lambda b: _with(b, "stamps", b'{"\\udfff": 1}'),
+         "Surrogat"),
         (ind, "surrogate pair", lambda b: _with(b, "name", b'"\\ud83d\\ude00"'), None),
         (ind, "line too long", lambda b: b[:-1] + b" " * MAX_LINE_BYTES + b"}", "zu lang"),
         (ind, "array", lambda b: b"[" + b + b"]", "kein Datensatz"),

@@ -295,6 +295,8 @@ CASES: list[tuple[str, Callable[..., None], str]] = [
     ("huge_int", _raw_measure_line(
         lambda t: t.replace('"action_area":1', '"action_area":' + "9" * 100_000)), "zu groß"),
     ("wrong_type", _edit_measure(lambda r: r.update(title=42)), "muss Text sein"),
+    ("lone_surrogate", _raw_measure_line(lambda t: t.replace('"title":"', '"title":"\\ud800', 1)),
+     "Surrogat"),
     ("impossible_date", _edit_measure(lambda r: r.update(start_date="2019-02-30")),
      "kein gültiges Datum"),
     ("malformed_uuid", _edit_measure(lambda r: r.update(id="nicht-eine-uuid")),
@@ -333,6 +335,7 @@ def test_replayed_old_bundle_is_noop(setting: dict[str, Any], capsys) -> None:
 
 _LINE_CASES = [c for c in CASES if c[0] in {
     "huge_line", "deep_nesting", "duplicate_json_key", "nan", "huge_int", "wrong_type",
+    "lone_surrogate",
     "impossible_date", "malformed_uuid", "same_id_twice", "dangling_reference", "flipped_byte",
     "ten_mb_text"}]
 
