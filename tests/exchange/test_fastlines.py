@@ -284,7 +284,8 @@ def _cases() -> list[tuple[str, str, Callable[[bytes], bytes], str | None]]:
         (pa, "bool in area list", lambda b: _with(b, "action_areas", b"[true]"),
          "Handlungsfelder"),
         (ev, "bad period", lambda b: _with(b, "period", b'"2019-H3"'), "kein gültiger Zeitraum"),
-        (ev, "arabic period", lambda b: _with(b, "period", '"٢٠١٩-H1"'.encode()), "passt nicht"),
+        (ev, "arabic period", lambda b: _with(b, "period", '"٢٠١٩-H1"'.encode()),
+         "kein gültiger Zeitraum"),
         (ev, "evaluation id", lambda b: _with(b, "measure_id", json.dumps(
             _record(b)["id"]).encode()), "passt nicht zu Maßnahme"),
         (ev, "actual value int", lambda b: _with(b, "actual_values", json.dumps(

@@ -8,7 +8,7 @@ from datetime import date
 
 from integrationsplaner.errors import UserError
 
-_PATTERN = re.compile(r"^(\d{4})-H([12])$")
+_PATTERN = re.compile(r"^([0-9]{4})-H([12])\Z")  # ASCII digits only
 
 
 @dataclass(frozen=True, order=True)

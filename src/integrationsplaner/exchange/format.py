@@ -48,9 +48,10 @@ MAX_SIBLINGS = 50
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 REPLICA_RE = re.compile(r"^[0-9a-z][0-9a-z_-]{0,39}\Z")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\Z")
-PERIOD_RE = re.compile(r"^\d{4}-H[12]\Z")
+# [0-9], not \d: \d matches every Unicode digit ("٢٠١٩-H1" would pass as a period)
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\Z")
+PERIOD_RE = re.compile(r"^[0-9]{4}-H[12]\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_LINE_RE = re.compile(r"[\x00-\x1f\x7f]")
 

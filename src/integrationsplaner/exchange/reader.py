@@ -434,7 +434,8 @@ _UUID_MATCH = UUID_RE.match
 _REPLICA_MATCH = REPLICA_RE.match
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
-_DATETIME_MATCH = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\Z").match
+_DATETIME_MATCH = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\Z").match
 _fromisoformat = datetime.fromisoformat
 
 
