@@ -17,7 +17,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -275,10 +275,16 @@ class OverviewTab(QWidget):
                 continue
             piece = series.append(f"{self.labels.state(state)}: {count}", count)
             piece.setColor(QColor(STATE_COLORS[state]))
-            piece.setLabelVisible(True)
             piece.clicked.connect(lambda s=state: self.showEvaluations.emit(self.period_key(), s))
-        series.setPieSize(0.6)
+        series.setPieSize(0.85)
         chart.addSeries(series)
+        # the full texts in a column beside the pie: below it, or as labels around it, three
+        # of them do not fit the chart's width and Qt cuts them off ("✔ abgeschl…")
+        legend = chart.legend()
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight)
+        metrics = QFontMetrics(legend.font())
+        legend.setMinimumWidth(max((metrics.horizontalAdvance(piece.label())
+                                    for piece in series.slices()), default=0) + 40)
         self._replace_chart(self.eval_view, chart)
         self.eval_view.setAccessibleDescription("; ".join(summary))
         self.eval_view.setToolTip("Klick auf ein Stück öffnet die Bewertungen in diesem Stand")
