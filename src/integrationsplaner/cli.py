@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-new-sender", action="store_true",
                    help="einem noch unbekannten Absender beim ersten Import vertrauen")
 
+    p = sub.add_parser("rollback", help="den letzten (kleinen) Import mit seiner "
+                       "Rücksicherungsdatei aus „Sicherungen“ zurücknehmen")
+    _db_arg(p)
+    p.add_argument("file", type=Path, metavar="DATEI",
+                   help="die Rücksicherungsdatei (*.vor-import.jsonl)")
+
     p = sub.add_parser("conflicts", help="offene Konflikte aus dem Austausch anzeigen")
     _db_arg(p)
     p.add_argument("--json", action="store_true", help="als JSON ausgeben")
@@ -223,6 +229,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "export": _delegate("integrationsplaner.exchange.commands", "export_command"),
     "import": _delegate("integrationsplaner.exchange.commands", "import_command"),
+    "rollback": _delegate("integrationsplaner.exchange.commands", "rollback_command"),
     "conflicts": _delegate("integrationsplaner.exchange.commands", "conflicts_command"),
     "keys": _delegate("integrationsplaner.exchange.commands", "keys_command"),
     "report": _delegate("integrationsplaner.reports.commands", "report_command"),

@@ -1,4 +1,4 @@
-"""The exchange commands of the CLI: export, import, conflicts, keys.
+"""The exchange commands of the CLI: export, import, rollback, conflicts, keys.
 
 Exit codes: 0 applied or nothing to do; 1 rejected and nothing changed (``UserError``, printed
 by the CLI); 3 applied with open conflicts.
@@ -139,4 +139,14 @@ def keys_command(args: argparse.Namespace) -> int:
             for info in identity.list_keys(ws):
                 own = " (eigener Schlüssel)" if info.own else ""
                 print(f"{info.office_key:20} {info.short}  {info.source}{own}")
+    return EXIT_OK
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    from integrationsplaner.exchange.rollback import rollback_import
+
+    with open_workspace(args.db) as ws:
+        result = rollback_import(ws, Path(args.file))
+    print(result.message)
+    print(f"Sicherung der Datenbank vor der Rücknahme: {result.backup}")
     return EXIT_OK

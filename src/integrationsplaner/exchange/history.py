@@ -17,7 +17,7 @@ from integrationsplaner.store.exchange_models import ExchangeLogEntry, JournalEn
 @dataclass(frozen=True)
 class HistoryRow:
     at: datetime
-    direction: str  # export | import
+    direction: str  # export | import | zurueck (an import taken back)
     bundle_id: str
     sender_office: str
     recipient: str

@@ -96,7 +96,7 @@ class ExchangeLogEntry(Base):
 
     __tablename__ = "exchange_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    direction: Mapped[str] = mapped_column(String(10))  # export | import
+    direction: Mapped[str] = mapped_column(String(10))  # export | import | zurueck
     bundle_id: Mapped[str] = mapped_column(String(64), index=True)
     sender_office: Mapped[str] = mapped_column(String(64))
     sender_replica: Mapped[str] = mapped_column(String(40))

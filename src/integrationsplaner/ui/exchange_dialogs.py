@@ -75,6 +75,10 @@ def _named(widget: QWidget, name: str, description: str = "") -> QWidget:
     return widget
 
 
+#: exchange_log.direction as shown (``zurueck``: an import taken back with its rollback file)
+_DIRECTIONS = {"import": "Import", "export": "Export", "zurueck": "Import (zurückgenommen)"}
+
+
 # --- running slow work off the UI thread ----------------------------------------------------
 
 
@@ -570,13 +574,12 @@ class HistoryDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for r, row in enumerate(rows):
-            if row.direction == "import":
+            if row.direction in ("import", "zurueck"):
                 changes = ", ".join(f"{CATEGORY_LABELS.get(k, k)}: {v}"
                                     for k, v in row.summary.items() if v)
             else:
                 changes = f"{sum(row.summary.values())} Datensätze"
-            values = [format_datetime(row.at),
-                      "Import" if row.direction == "import" else "Export",
+            values = [format_datetime(row.at), _DIRECTIONS.get(row.direction, row.direction),
                       row.sender_office, "alle" if row.recipient == "*" else row.recipient,
                       "Vollbündel" if row.kind == "voll" else "nur Änderungen",
                       changes or "keine"]

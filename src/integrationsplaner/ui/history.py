@@ -16,7 +16,8 @@ ENTITIES = {
     "review_period": "Betrachtungszeitraum",
 }
 ACTIONS = {"anlegen": "angelegt", "aendern": "geändert", "loeschen": "gelöscht",
-           "wiederherstellen": "wiederhergestellt", "abschliessen": "abgeschlossen"}
+           "wiederherstellen": "wiederhergestellt", "abschliessen": "abgeschlossen",
+           "zuruecknehmen": "Import zurückgenommen"}
 SOURCES = {"tastatur": "Eingabe", "buendel": "Bündel-Import", "system": "System"}
 FIELDS = {
     "code": "Kennung", "title": "Titel", "action_area": "Handlungsfeld", "status": "Status",
