@@ -10,7 +10,12 @@ from integrationsplaner.exchange.conflicts import list_conflicts
 from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.exchange.importer import apply_import, prepare_import
 from integrationsplaner.services import measures
-from integrationsplaner.ui import exchange_dialogs as dialogs
+from integrationsplaner.ui.exchange.common import run_with_progress
+from integrationsplaner.ui.exchange.conflicts_dialog import ConflictsDialog
+from integrationsplaner.ui.exchange.export_dialog import ExportDialog
+from integrationsplaner.ui.exchange.history_dialog import HistoryDialog
+from integrationsplaner.ui.exchange.import_dialog import ImportPreviewDialog
+from integrationsplaner.ui.exchange.keys_dialog import KeysDialog
 
 from .helpers import edit_measure, exchange, make_ws, new_measure, trust_all
 
@@ -36,11 +41,11 @@ def test_preview_and_conflicts_dialogs(qtbot, tmp_path: Path) -> None:
         edit_measure(pc2, mid, title="Titel 2")
         export_bundle(pc1, tmp_path / "b.ipbundle")
         # the check runs in a worker thread behind a progress dialog
-        plan = dialogs.run_with_progress(
+        plan = run_with_progress(
             None, "Prüfen", "…", lambda progress: prepare_import(pc2, tmp_path / "b.ipbundle",
                                                                 progress=progress))
         with plan:
-            dialog = dialogs.ImportPreviewDialog(None, pc2, plan)
+            dialog = ImportPreviewDialog(None, pc2, plan)
             qtbot.addWidget(dialog)
             groups = [dialog.tree.topLevelItem(i).text(0)
                       for i in range(dialog.tree.topLevelItemCount())]
@@ -48,7 +53,7 @@ def test_preview_and_conflicts_dialogs(qtbot, tmp_path: Path) -> None:
             assert dialog.apply_button.isEnabled()
             _all_named(dialog)
             apply_import(pc2, plan)
-        view = dialogs.ConflictsDialog(None, pc2)
+        view = ConflictsDialog(None, pc2)
         qtbot.addWidget(view)
         _all_named(view)
         assert view.list.count() == 1
@@ -58,7 +63,7 @@ def test_preview_and_conflicts_dialogs(qtbot, tmp_path: Path) -> None:
         assert view.changed and view.list.count() == 0
         assert measures.get_measure(pc2, mid).title == "Titel gemeinsam"
         assert list_conflicts(pc2) == []
-        for cls in (dialogs.ExportDialog, dialogs.HistoryDialog, dialogs.KeysDialog):
+        for cls in (ExportDialog, HistoryDialog, KeysDialog):
             other = cls(None, pc2)
             qtbot.addWidget(other)
             _all_named(other)
@@ -75,7 +80,7 @@ def test_cancel_before_apply_changes_nothing(qtbot, tmp_path: Path) -> None:
         for n in range(5):
             new_measure(pc1, f"HF1-{n:02d}", f"M {n}")
         export_bundle(pc1, tmp_path / "b.ipbundle")
-        result = dialogs.run_with_progress(
+        result = run_with_progress(
             None, "Prüfen", "…", lambda _p: prepare_import(
                 kreis, tmp_path / "b.ipbundle", progress=lambda _d, _t: False))
         assert result is None

@@ -561,31 +561,31 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def export_bundle(self) -> None:
-        from integrationsplaner.ui.exchange_dialogs import export_bundle
+        from integrationsplaner.ui.exchange import export_bundle
 
         export_bundle(self, self.ws)
 
     def import_bundle(self, path: Path | None = None) -> None:
         if not self.maybe_leave_all():
             return
-        from integrationsplaner.ui.exchange_dialogs import import_bundle
+        from integrationsplaner.ui.exchange import import_bundle
 
         if import_bundle(self, self.ws, path):
             self.refresh_all()
 
     def show_conflicts(self) -> None:
-        from integrationsplaner.ui.exchange_dialogs import show_conflicts
+        from integrationsplaner.ui.exchange import show_conflicts
 
         if show_conflicts(self, self.ws):
             self.refresh_all()
 
     def show_history(self) -> None:
-        from integrationsplaner.ui.exchange_dialogs import show_history
+        from integrationsplaner.ui.exchange import show_history
 
         show_history(self, self.ws)
 
     def manage_keys(self) -> None:
-        from integrationsplaner.ui.exchange_dialogs import manage_keys
+        from integrationsplaner.ui.exchange import manage_keys
 
         manage_keys(self, self.ws)
 
