@@ -337,6 +337,8 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            if small and backup is not None:  # the rollback file of an import that never was
+                backup.unlink(missing_ok=True)
             raise
     except sqlite3.Error as exc:
         raise UserError(f"Das Bündel konnte nicht übernommen werden ({exc}). Es wurde nichts "
@@ -374,13 +376,19 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
         for row in cursor:
             yield dict(zip(names, row, strict=True))
 
+    def top(table: str) -> int:
+        return int(con.execute(f"SELECT coalesce(max(seq), 0) FROM main.{table}").fetchone()[0])
+
     tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        # the positions before the import tie the file to this one application of the bundle
         out.write(encode({
-            "format": "integrationsplaner-ruecksicherung", "format_version": 1,
+            "format": "integrationsplaner-ruecksicherung", "format_version": 2,
             "datenbank": ws.db.path.name, "replica_id": ws.db.replica_id,
             "buendel_id": header.bundle_id, "absender": header.sender_office,
-            "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+            "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+            "audit_bis": top("audit_log"), "protokoll_bis": top("exchange_log"),
+            "journal_bis": top("exchange_journal")}) + "\n")
         for entity in ENTITY_ORDER:
             table = TABLE_OF[entity]
             for (rid,) in con.execute(f"SELECT id FROM stage.s_{entity} WHERE x_action = 'new' "
@@ -399,6 +407,17 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
                  (header.sender_office, header.sender_replica))):
             for row in rows(f"SELECT * FROM main.{table} WHERE {where}", params):
                 out.write(encode({"tabelle": table, "vorher": row}) + "\n")
+        # what the import learns: installations, and the key of a new sender
+        for replica in sorted(plan.bookkeeping.learned_replicas):
+            if not con.execute("SELECT 1 FROM main.exchange_replicas WHERE replica_id = ?",
+                               (replica,)).fetchone():
+                out.write(encode({"tabelle": "exchange_replicas", "id": replica,
+                                  "vorher": None}) + "\n")
+        if header.new_sender and not con.execute(
+                "SELECT 1 FROM main.exchange_keys WHERE fingerprint = ?",
+                (header.sender_fingerprint,)).fetchone():
+            out.write(encode({"tabelle": "exchange_keys", "id": header.sender_fingerprint,
+                              "vorher": None}) + "\n")
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, target)

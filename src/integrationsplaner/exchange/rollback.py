@@ -1,12 +1,16 @@
 """Taking back a small import with its rollback file (``Sicherungen/*.vor-import.jsonl``; the
 format is in docs/bundle-format.md, "Importing: replay and backup").
 
-Only the import applied last can be taken back, and only while nothing else has changed in the
-database since (no audit entry after the import's own): otherwise later work would be lost. The
-file is read and checked completely before anything is written; then the database is backed up
-and the import undone in one transaction: the records it created are deleted, the records it
-changed get their stored rows back, its conflict values are replaced by the ones before, the
-sender's bookkeeping is reset, and its log entry is marked as taken back, so that the same
+A file belongs to one application of one bundle: its header holds the positions of the audit
+trail, the exchange log and the change journal just before the import. The import can be taken
+back only while it is the last thing that happened to the database: its log entry the only one
+after that position (no later import or export, which would already have confirmed its records
+to their sender), no audit entry after it but its own, and every record the file names touched
+by it. The file is read and checked completely, and against the database, before anything is
+written; then the database is backed up and the import undone in one transaction: the records
+it created are deleted, the records it changed get their stored rows back, its conflict values
+are replaced by the ones before, the sender's bookkeeping is reset, installations and a sender
+key it learned are forgotten, and its log entry is marked as taken back, so that the same
 bundle can be imported again.
 """
 
@@ -24,15 +28,18 @@ from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import utcnow
 
 FILE_FORMAT = "integrationsplaner-ruecksicherung"
-FILE_VERSION = 1
+FILE_VERSION = 2
 #: The log entry of an import that was taken back (exchange_log.direction).
 TAKEN_BACK = "zurueck"
 MAX_FILE_BYTES = 512 * 1024**2
 
 _ENTITY_OF_TABLE = {table: entity for entity, table in TABLE_OF.items()}
 _BOOKKEEPING = ("exchange_received", "exchange_acks")
-_TABLES = frozenset({*_ENTITY_OF_TABLE, "exchange_conflicts", *_BOOKKEEPING})
-_SCALARS = (str, int, float, type(None))
+#: What the import learned (created rows only): table -> key column.
+_LEARNED = {"exchange_replicas": "replica_id", "exchange_keys": "fingerprint"}
+_TABLES = frozenset({*_ENTITY_OF_TABLE, "exchange_conflicts", *_BOOKKEEPING, *_LEARNED})
+_POSITIONS = ("audit_bis", "protokoll_bis", "journal_bis")
+_INT64 = 2**63
 
 
 @dataclass
@@ -46,15 +53,32 @@ class RollbackResult:
 
 @dataclass
 class _File:
+    path: Path
     header: dict[str, Any]
     created: dict[str, list[str]]  # table -> ids
     changed: dict[str, list[dict[str, Any]]]  # table -> stored rows before the import
     before: dict[str, list[dict[str, Any]]]  # conflicts and bookkeeping rows before
+    learned: dict[str, list[str]]  # exchange_replicas / exchange_keys -> keys the import added
 
 
 def _broken(path: Path, why: str) -> UserError:
     return UserError(f"Die Rücksicherungsdatei „{path.name}“ ist nicht lesbar oder beschädigt "
                      f"({why}). Es wurde nichts geändert.")
+
+
+def _plain(value: Any) -> bool:
+    """A value SQLite stores as it is: text that is valid Unicode, a 64-bit integer, a finite
+    float, or null (a bool or a nested value is no stored column value)."""
+    kind = type(value)
+    if kind is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return False
+        return True
+    if kind is int:
+        return -_INT64 <= value < _INT64
+    return kind is float or value is None
 
 
 def read_rollback_file(path: Path) -> _File:
@@ -66,9 +90,9 @@ def read_rollback_file(path: Path) -> _File:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise _broken(path, "kein UTF-8-Text") from None
-    except OSError as exc:
-        raise UserError(f"Die Rücksicherungsdatei „{path.name}“ kann nicht gelesen werden "
-                        f"({exc.strerror or exc}).") from None
+    except OSError:
+        raise UserError(f"Die Rücksicherungsdatei „{path}“ kann nicht gelesen werden. Prüfen "
+                        "Sie den Pfad und die Zugriffsrechte.") from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -82,31 +106,42 @@ def read_rollback_file(path: Path) -> _File:
             records[0].get("format") != FILE_FORMAT):
         raise _broken(path, "keine Rücksicherungsdatei des Integrationsplaners")
     header = records[0]
-    if header.get("format_version") != FILE_VERSION:
-        raise _broken(path, f"unbekannte Formatversion {header.get('format_version')!r}")
+    version = header.get("format_version")
+    if type(version) is not int or version != FILE_VERSION:
+        raise UserError(f"Die Rücksicherungsdatei „{path.name}“ hat die Formatversion "
+                        f"{version!r}; dieses Programm nimmt Importe nur mit Dateien der "
+                        f"Version {FILE_VERSION} zurück. Es wurde nichts geändert.")
     for key in ("replica_id", "buendel_id", "absender"):
-        if not isinstance(header.get(key), str) or not header[key]:
+        if type(header.get(key)) is not str or not header[key]:
             raise _broken(path, f"die Angabe „{key}“ fehlt")
-    result = _File(header, {}, {}, {})
+    for key in _POSITIONS:
+        if type(header.get(key)) is not int or not 0 <= header[key] < _INT64:
+            raise _broken(path, f"die Angabe „{key}“ fehlt")
+    result = _File(path, header, {}, {}, {}, {})
     for number, record in enumerate(records[1:], 2):
         table = record.get("tabelle") if isinstance(record, dict) else None
-        if table not in _TABLES or set(record) - {"tabelle", "id", "vorher"}:
+        if type(table) is not str or table not in _TABLES or (
+                set(record) - {"tabelle", "id", "vorher"}):
             raise _broken(path, f"Zeile {number}: unbekannter Eintrag")
         before = record.get("vorher")
         if before is not None and not (
                 isinstance(before, dict) and before
-                and all(isinstance(k, str) and isinstance(v, _SCALARS)
-                        and not isinstance(v, bool) for k, v in before.items())):
+                and all(_plain(k) and _plain(v) for k, v in before.items())):
             raise _broken(path, f"Zeile {number}: ungültige Werte")
-        if table in _ENTITY_OF_TABLE:
-            rid = record.get("id")
-            if not isinstance(rid, str) or (before is not None and before.get("id") != rid):
+        rid = record.get("id")
+        if table in _ENTITY_OF_TABLE or table in _LEARNED:
+            if type(rid) is not str or not _plain(rid) or (
+                    before is not None and before.get("id") != rid):
                 raise _broken(path, f"Zeile {number}: ungültige Datensatz-ID")
-            if before is None:
+            if table in _LEARNED:
+                if before is not None:
+                    raise _broken(path, f"Zeile {number}: unbekannter Eintrag")
+                result.learned.setdefault(table, []).append(rid)
+            elif before is None:
                 result.created.setdefault(table, []).append(rid)
             else:
                 result.changed.setdefault(table, []).append(before)
-        elif before is None:
+        elif before is None or rid is not None:
             raise _broken(path, f"Zeile {number}: die Werte fehlen")
         else:
             result.before.setdefault(table, []).append(before)
@@ -115,17 +150,16 @@ def read_rollback_file(path: Path) -> _File:
 
 def rollback_import(ws: Workspace, path: Path) -> RollbackResult:
     """Take back the import that wrote ``path``; see the module docstring."""
-    path = Path(path)
-    content = read_rollback_file(path)
+    content = read_rollback_file(Path(path))
     header = content.header
     bundle_id = header["buendel_id"]
     if header["replica_id"] != ws.db.replica_id:
-        raise UserError(f"Die Rücksicherungsdatei „{path.name}“ gehört zu einer anderen "
-                        f"Datenbank (Installation {header['replica_id']}), nicht zu "
+        raise UserError(f"Die Rücksicherungsdatei „{content.path.name}“ gehört zu einer "
+                        f"anderen Datenbank (Installation {header['replica_id']}), nicht zu "
                         f"„{ws.db.path.name}“. Es wurde nichts geändert.")
     con = _connect(ws)
     try:
-        _check_latest(con, path, bundle_id)
+        _verify(con, content)  # read-only: no backup copy for a file that is refused
     finally:
         con.close()
     backup = ws.db.backup("vor-ruecknahme")
@@ -133,15 +167,22 @@ def rollback_import(ws: Workspace, path: Path) -> RollbackResult:
     try:
         con.execute("BEGIN IMMEDIATE")
         try:
-            entry = _check_latest(con, path, bundle_id)  # again, under the write lock
-            deleted, restored = _undo(ws, con, content, entry, bundle_id)
+            # a created measure may by now hold a child the import moved there: the foreign
+            # keys are checked at the end
+            con.execute("PRAGMA defer_foreign_keys=ON")
+            entry = _verify(con, content)  # again, under the write lock
+            deleted, restored = _undo(ws, con, content, entry)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     except sqlite3.Error as exc:
+        backup.unlink(missing_ok=True)
         raise UserError(f"Der Import konnte nicht zurückgenommen werden ({exc}). Es wurde "
                         "nichts geändert.") from None
+    except UserError:
+        backup.unlink(missing_ok=True)  # nothing changed: no copy of the unchanged database
+        raise
     finally:
         con.close()
     return RollbackResult(
@@ -158,53 +199,74 @@ def _connect(ws: Workspace) -> sqlite3.Connection:
     return con
 
 
-def _check_latest(con: sqlite3.Connection, path: Path, bundle_id: str) -> int:
-    """The log entry of the import; refused unless it is the last import and nothing has been
-    changed since."""
-    row = con.execute("SELECT seq, bundle_id FROM exchange_log WHERE direction = 'import' "
-                      "ORDER BY seq DESC LIMIT 1").fetchone()
-    if row is None or row[1] != bundle_id:
-        taken = con.execute("SELECT 1 FROM exchange_log WHERE direction = ? AND bundle_id = ?",
-                            (TAKEN_BACK, bundle_id)).fetchone()
-        if taken:
-            raise UserError(f"Der Import des Bündels {bundle_id} wurde bereits zurückgenommen. "
-                            "Es wurde nichts geändert.")
-        raise UserError(f"„{path.name}“ gehört nicht zum zuletzt übernommenen Bündel. Nur der "
-                        "letzte Import kann zurückgenommen werden. Es wurde nichts geändert.")
-    last, own = con.execute(
-        "SELECT (SELECT max(seq) FROM audit_log), (SELECT max(seq) FROM audit_log WHERE "
-        "bundle_id = ? AND source = 'buendel')", (bundle_id,)).fetchone()
-    if own is None or last != own:
+def _verify(con: sqlite3.Connection, content: _File) -> int:
+    """The seq of the import's log entry; refused (German message, nothing written) unless the
+    import is the last thing that happened and the file names exactly rows it touched."""
+    header, name = content.header, content.path.name
+    bundle_id = header["buendel_id"]
+    since = con.execute(
+        "SELECT seq, direction, bundle_id, sender_office, at FROM exchange_log WHERE seq > ? "
+        "ORDER BY seq", (header["protokoll_bis"],)).fetchall()
+    if not since or since[0][2] != bundle_id:
+        raise UserError(f"„{name}“ passt nicht zu dieser Datenbank: ihr Protokoll enthält den "
+                        f"Import des Bündels {bundle_id} an dieser Stelle nicht. Es wurde nichts "
+                        "geändert.")
+    entry, direction, _bundle, sender, applied_at = since[0]
+    if direction == TAKEN_BACK:
+        raise UserError(f"Der Import des Bündels {bundle_id} wurde bereits zurückgenommen. Es "
+                        "wurde nichts geändert.")
+    if direction != "import" or sender != header["absender"]:
+        raise UserError(f"„{name}“ passt nicht zum Protokoll dieser Datenbank. Es wurde nichts "
+                        "geändert.")
+    if len(since) > 1:
+        raise UserError("Nach diesem Import wurden weitere Bündel übernommen oder erstellt; "
+                        "ihn jetzt zurückzunehmen würde den Austausch mit den anderen "
+                        "Dienststellen durcheinanderbringen. Es wurde nichts geändert.")
+    later = con.execute(
+        "SELECT count(*) FROM audit_log WHERE seq > ? AND NOT (source = 'buendel' AND "
+        "bundle_id IS ?)", (header["audit_bis"], bundle_id)).fetchone()[0]
+    if later:
         raise UserError("Seit diesem Import wurde die Datenbank weiter bearbeitet; ihn "
                         "zurückzunehmen würde diese Änderungen verwerfen. Stellen Sie bei Bedarf "
                         "eine vollständige Sicherung aus dem Ordner „Sicherungen“ wieder her. Es "
                         "wurde nichts geändert.")
-    return int(row[0])
+    touched = set(con.execute("SELECT entity, record_id FROM exchange_journal WHERE seq > ?",
+                              (header["journal_bis"],)).fetchall())
+    named = [(_ENTITY_OF_TABLE[t], rid) for t, ids in content.created.items() for rid in ids]
+    named += [(_ENTITY_OF_TABLE[t], row["id"]) for t, rows in content.changed.items()
+              for row in rows]
+    if set(named) != touched or len(named) != len(touched):
+        raise UserError(f"„{name}“ nennt nicht genau die Datensätze, die dieser Import angelegt "
+                        "oder geändert hat. Die Datei ist verändert worden; es wurde nichts "
+                        "geändert.")
+    # installations and a key the import learned carry its time (see importer._write)
+    for table, column in _LEARNED.items():
+        stamp = "first_seen" if table == "exchange_replicas" else "added_at"
+        for key in content.learned.get(table, ()):
+            if con.execute(f"SELECT 1 FROM {table} WHERE {column} = ? AND {stamp} = ?",
+                           (key, applied_at)).fetchone() is None:
+                raise UserError(f"„{name}“ nennt einen Eintrag von {table}, den dieser Import "
+                                "nicht angelegt hat. Es wurde nichts geändert.")
+    for table, rows in (*content.changed.items(), *content.before.items()):
+        columns = {r[1] for r in con.execute(f'PRAGMA main.table_info("{table}")')}
+        for row in rows:
+            if set(row) != columns:
+                raise UserError(f"Die Rücksicherungsdatei „{name}“ enthält eine unvollständige "
+                                f"oder fremde Zeile der Tabelle {table}. Es wurde nichts "
+                                "geändert.")
+    return int(entry)
 
 
-def _columns(con: sqlite3.Connection, table: str) -> set[str]:
-    return {r[1] for r in con.execute(f'PRAGMA main.table_info("{table}")')}
-
-
-def _checked(con: sqlite3.Connection, table: str, row: dict[str, Any]) -> list[str]:
-    names = list(row)
-    unknown = set(names) - _columns(con, table)
-    if unknown:
-        raise UserError(f"Die Rücksicherungsdatei nennt unbekannte Spalten von {table} "
-                        f"({', '.join(sorted(unknown))}). Es wurde nichts geändert.")
-    return names
-
-
-def _undo(ws: Workspace, con: sqlite3.Connection, content: _File, entry: int,
-          bundle_id: str) -> tuple[int, int]:
+def _undo(ws: Workspace, con: sqlite3.Connection, content: _File, entry: int
+          ) -> tuple[int, int]:
     header = content.header
+    bundle_id = header["buendel_id"]
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S.000000")
     audit: list[tuple[str, str, str]] = []
-    # conflict values of the import out, the ones before back in
+    # conflict values of the import out (the ones before come back below)
     con.execute("DELETE FROM exchange_conflicts WHERE bundle_id = ?", (bundle_id,))
-    # children before their parents
     deleted = 0
-    for entity in reversed(ENTITY_ORDER):
+    for entity in reversed(ENTITY_ORDER):  # children before their parents
         table = TABLE_OF[entity]
         for rid in content.created.get(table, ()):
             con.execute("DELETE FROM exchange_conflicts WHERE entity = ? AND record_id = ?",
@@ -215,19 +277,16 @@ def _undo(ws: Workspace, con: sqlite3.Connection, content: _File, entry: int,
     for entity in ENTITY_ORDER:
         table = TABLE_OF[entity]
         for row in content.changed.get(table, ()):
-            names = [n for n in _checked(con, table, row) if n != "id"]
+            names = [n for n in row if n != "id"]
             sets = ", ".join(f'"{n}" = ?' for n in names)
-            count = con.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?',
-                                (*(row[n] for n in names), row["id"])).rowcount
-            if count != 1:
+            if con.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?',
+                           (*(row[n] for n in names), row["id"])).rowcount != 1:
                 raise UserError(f"Der Datensatz {row['id']} fehlt in der Datenbank; der Import "
                                 "kann nicht zurückgenommen werden. Es wurde nichts geändert.")
             restored += 1
             audit.append((entity, row["id"], "Import zurückgenommen: Stand davor"))
     for row in content.before.get("exchange_conflicts", ()):
-        names = _checked(con, "exchange_conflicts", row)
-        con.execute(f"INSERT OR REPLACE INTO exchange_conflicts ({_names(names)}) VALUES "
-                    f"({', '.join('?' * len(names))})", tuple(row[n] for n in names))
+        _insert(con, "INSERT OR REPLACE", "exchange_conflicts", row)
     # the sender's bookkeeping as before (no row before: the import had created it)
     replica = con.execute("SELECT sender_replica FROM exchange_log WHERE seq = ?",
                           (entry,)).fetchone()[0]
@@ -236,9 +295,11 @@ def _undo(ws: Workspace, con: sqlite3.Connection, content: _File, entry: int,
                 (header["absender"], replica))
     for table in _BOOKKEEPING:
         for row in content.before.get(table, ()):
-            names = _checked(con, table, row)
-            con.execute(f"INSERT INTO {table} ({_names(names)}) VALUES "
-                        f"({', '.join('?' * len(names))})", tuple(row[n] for n in names))
+            _insert(con, "INSERT", table, row)
+    for table, column in _LEARNED.items():
+        own = " AND private_key IS NULL" if table == "exchange_keys" else ""  # never our key
+        for key in content.learned.get(table, ()):
+            con.execute(f"DELETE FROM {table} WHERE {column} = ?{own}", (key,))
     con.execute("UPDATE exchange_log SET direction = ? WHERE seq = ?", (TAKEN_BACK, entry))
     con.executemany(
         "INSERT INTO audit_log (at, user, office_key, replica_id, source, bundle_id, entity, "
@@ -249,5 +310,7 @@ def _undo(ws: Workspace, con: sqlite3.Connection, content: _File, entry: int,
     return deleted, restored
 
 
-def _names(names: list[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
+def _insert(con: sqlite3.Connection, verb: str, table: str, row: dict[str, Any]) -> None:
+    names = ", ".join(f'"{n}"' for n in row)
+    con.execute(f"{verb} INTO {table} ({names}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()))
