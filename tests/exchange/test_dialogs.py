@@ -88,3 +88,42 @@ def test_cancel_before_apply_changes_nothing(qtbot, tmp_path: Path) -> None:
     finally:
         pc1.close()
         kreis.close()
+
+
+def test_history_takes_back_the_last_small_import(qtbot, tmp_path: Path) -> None:
+    from integrationsplaner.ui import msgbox
+
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    pc1 = make_ws(tmp_path / "l", "vg-landstuhl", "pc1")
+    try:
+        trust_all([kreis, pc1], tmp_path / "keys")
+        mid = new_measure(pc1, "HF1-01", "Sprachcafé")
+        exchange(pc1, kreis, tmp_path / "a.ipbundle")
+        assert [m.id for m in measures.list_measures(kreis)] == [mid]
+        dialog = HistoryDialog(None, kreis)
+        qtbot.addWidget(dialog)
+        assert dialog.take_back.isEnabled() and dialog.rollback_file is not None
+        _all_named(dialog)
+        with msgbox.silenced({"rollback": msgbox.CANCEL}):
+            dialog.take_back.click()  # asked first: cancelled, nothing happens
+        assert not dialog.changed and [m.id for m in measures.list_measures(kreis)] == [mid]
+        with msgbox.silenced({"rollback": msgbox.YES}) as shown:
+            dialog.take_back.click()
+        assert dialog.changed and measures.list_measures(kreis) == []
+        assert shown[-1].kind == "info" and "zurückgenommen" in shown[-1].text
+        again = HistoryDialog(None, kreis)
+        qtbot.addWidget(again)
+        assert not again.take_back.isEnabled()  # the last step is now taken back
+        assert again.table.item(0, 1).text() == "Import (zurückgenommen)"
+        # imported again and then exported: the import can no longer be taken back
+        exchange(pc1, kreis, tmp_path / "b.ipbundle")
+        ready = HistoryDialog(None, kreis)
+        qtbot.addWidget(ready)
+        assert ready.take_back.isEnabled()
+        export_bundle(kreis, tmp_path / "c.ipbundle", to="vg-landstuhl")
+        later = HistoryDialog(None, kreis)
+        qtbot.addWidget(later)
+        assert not later.take_back.isEnabled()
+    finally:
+        kreis.close()
+        pc1.close()

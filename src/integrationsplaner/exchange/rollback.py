@@ -25,7 +25,7 @@ from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.format import ENTITY_ORDER, TABLE_OF
 from integrationsplaner.exchange.reader import _LineError, strict_loads
 from integrationsplaner.services.workspace import Workspace
-from integrationsplaner.store.database import utcnow
+from integrationsplaner.store.database import BACKUP_DIR, utcnow
 
 FILE_FORMAT = "integrationsplaner-ruecksicherung"
 FILE_VERSION = 2
@@ -146,6 +146,33 @@ def read_rollback_file(path: Path) -> _File:
         else:
             result.before.setdefault(table, []).append(before)
     return result
+
+
+def find_rollback_file(ws: Workspace) -> Path | None:
+    """The rollback file of the last exchange step, when that step is an import that wrote one
+    (only the header lines are read; :func:`rollback_import` checks everything)."""
+    con = _connect(ws)
+    try:
+        last = con.execute("SELECT seq, direction, bundle_id FROM exchange_log ORDER BY seq DESC "
+                           "LIMIT 1").fetchone()
+    finally:
+        con.close()
+    if last is None or last[1] != "import":
+        return None
+    folder = ws.db.path.parent / BACKUP_DIR
+    for path in sorted(folder.glob(f"{ws.db.path.stem}.*.vor-import.jsonl"), reverse=True):
+        try:
+            with path.open("rb") as handle:
+                header = strict_loads(handle.readline(64 * 1024).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, _LineError):
+            continue
+        if (isinstance(header, dict) and header.get("format") == FILE_FORMAT
+                and header.get("replica_id") == ws.db.replica_id
+                and header.get("buendel_id") == last[2]
+                and type(header.get("protokoll_bis")) is int
+                and header["protokoll_bis"] < last[0]):
+            return path
+    return None
 
 
 def rollback_import(ws: Workspace, path: Path) -> RollbackResult:

@@ -582,7 +582,8 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         from integrationsplaner.ui.exchange import show_history
 
-        show_history(self, self.ws)
+        if show_history(self, self.ws, self.maybe_leave_all):
+            self.refresh_all()
 
     def manage_keys(self) -> None:
         from integrationsplaner.ui.exchange import manage_keys

@@ -1,6 +1,9 @@
-"""Austausch menu: the history of exported, imported and taken-back bundles."""
+"""Austausch menu: the history of exported, imported and taken-back bundles; taking back the
+last import."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,9 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from integrationsplaner.domain.formatting import format_datetime
+from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.history import list_history
 from integrationsplaner.exchange.importer import CATEGORY_LABELS
+from integrationsplaner.exchange.rollback import find_rollback_file, rollback_import
 from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.exchange.common import _named
 
 #: exchange_log.direction as shown (``zurueck``: an import taken back with its rollback file)
@@ -24,8 +30,15 @@ _DIRECTIONS = {"import": "Import", "export": "Export", "zurueck": "Import (zurü
 
 
 class HistoryDialog(QDialog):
-    def __init__(self, parent: QWidget | None, ws: Workspace) -> None:
+    """The exchange log; the last import can be taken back here while nothing else has
+    happened since (``before_change`` is the main window's unsaved-changes guard)."""
+
+    def __init__(self, parent: QWidget | None, ws: Workspace,
+                 before_change: Callable[[], bool] = lambda: True) -> None:
         super().__init__(parent)
+        self.ws = ws
+        self.before_change = before_change
+        self.changed = False
         self.setWindowTitle("Austauschverlauf")
         self.setAccessibleName("Austauschverlauf")
         layout = QVBoxLayout(self)
@@ -61,9 +74,45 @@ class HistoryDialog(QDialog):
         close.button(QDialogButtonBox.StandardButton.Close).setText("&Schließen")
         _named(close.button(QDialogButtonBox.StandardButton.Close), "Schließen")
         close.rejected.connect(self.reject)
+        self.rollback_file = find_rollback_file(ws)
+        self.take_back = close.addButton("Letzten Import &zurücknehmen …",
+                                         QDialogButtonBox.ButtonRole.ActionRole)
+        _named(self.take_back, "Letzten Import zurücknehmen",
+               "Macht den zuletzt übernommenen kleinen Import rückgängig, solange seitdem nichts "
+               "anderes geändert, importiert oder exportiert wurde")
+        self.take_back.setEnabled(self.rollback_file is not None)
+        if self.rollback_file is None:
+            self.take_back.setToolTip("Nur der letzte Austauschschritt kann zurückgenommen "
+                                      "werden, wenn er ein kleiner Import war.")
+        self.take_back.clicked.connect(self._take_back)
         layout.addWidget(close)
         self.resize(900, 420)
 
+    def _take_back(self) -> None:
+        path = self.rollback_file
+        if path is None or not self.before_change():
+            return
+        if not msgbox.confirm(
+                self, "rollback", "Letzten Import zurücknehmen",
+                "Der zuletzt übernommene Import wird rückgängig gemacht: die Datensätze, die er "
+                "angelegt hat, werden entfernt, die er geändert hat, bekommen ihren Stand davor "
+                f"zurück (Rücksicherungsdatei „{path.name}“). Vorher wird die Datenbank "
+                "gesichert. Das Bündel kann danach erneut importiert werden.",
+                "Import &zurücknehmen"):
+            return
+        try:
+            result = rollback_import(self.ws, path)
+        except UserError as exc:
+            msgbox.warning(self, "Import nicht zurückgenommen", exc.message)
+            return
+        self.changed = True
+        msgbox.info(self, "Import zurückgenommen", result.message)
+        self.accept()
 
-def show_history(parent: QWidget, ws: Workspace) -> None:
-    HistoryDialog(parent, ws).exec()
+
+def show_history(parent: QWidget, ws: Workspace,
+                 before_change: Callable[[], bool] = lambda: True) -> bool:
+    """True when the last import was taken back (the caller shows the data again)."""
+    dialog = HistoryDialog(parent, ws, before_change)
+    dialog.exec()
+    return dialog.changed
