@@ -701,3 +701,24 @@ def test_datetime_fields_and_nullable_kinds(corpus: tuple[Validator, Lines],
     for line in bad:
         rows, error = both([valid[0], line])
         assert error is not None and error.startswith("Zeile 2") and len(rows) == 1
+
+
+#: SHA-256 of the slow path's rules as fastlines restates them (see the test below).
+_SLOW_RULES_SHA256 = "78ea3bb0eeab12241ec6681001bddb2b27305a9718f3f219a05504ed5d52ddcc"
+
+
+def test_a_change_of_the_slow_rules_is_carried_into_fastlines() -> None:
+    """fastlines restates the checks of ``Validator.row``: a rule tightened there but not there
+    would let the fast path accept what the slow path refuses, and the equivalence tests only
+    catch that if they happen to generate such a line. So any edit of the slow rules fails here
+    until fastlines has been checked against it and this hash is updated."""
+    import hashlib
+    import inspect
+
+    from integrationsplaner.exchange import reader
+
+    source = "".join(inspect.getsource(f) for f in (
+        reader.Validator.row, reader.Validator.value, reader._json_value, reader._valid_dot))
+    assert hashlib.sha256(source.encode()).hexdigest() == _SLOW_RULES_SHA256, (
+        "The checks of reader.Validator changed: carry the change into exchange/fastlines.py "
+        "(or make sure it needs none), then update _SLOW_RULES_SHA256.")
