@@ -35,8 +35,13 @@ MAX_FILE_BYTES = 512 * 1024**2
 
 _ENTITY_OF_TABLE = {table: entity for entity, table in TABLE_OF.items()}
 _BOOKKEEPING = ("exchange_received", "exchange_acks")
-#: What the import learned (created rows only): table -> key column.
+#: What the import learned (created rows only): table -> key column, and how the import's
+#: rows are marked (besides its time: see _verify).
 _LEARNED = {"exchange_replicas": "replica_id", "exchange_keys": "fingerprint"}
+_LEARNED_BY_IMPORT = {
+    "exchange_replicas": "first_seen = ? AND via IN ('absender', 'weitergeleitet')",
+    "exchange_keys": "added_at = ? AND source = 'erstkontakt' AND private_key IS NULL",
+}
 _TABLES = frozenset({*_ENTITY_OF_TABLE, "exchange_conflicts", *_BOOKKEEPING, *_LEARNED})
 _POSITIONS = ("audit_bis", "protokoll_bis", "journal_bis")
 _INT64 = 2**63
@@ -268,10 +273,9 @@ def _verify(con: sqlite3.Connection, content: _File) -> int:
                         "geändert.")
     # installations and a key the import learned carry its time (see importer._write)
     for table, column in _LEARNED.items():
-        stamp = "first_seen" if table == "exchange_replicas" else "added_at"
         for key in content.learned.get(table, ()):
-            if con.execute(f"SELECT 1 FROM {table} WHERE {column} = ? AND {stamp} = ?",
-                           (key, applied_at)).fetchone() is None:
+            if con.execute(f"SELECT 1 FROM {table} WHERE {column} = ? AND "
+                           f"{_LEARNED_BY_IMPORT[table]}", (key, applied_at)).fetchone() is None:
                 raise UserError(f"„{name}“ nennt einen Eintrag von {table}, den dieser Import "
                                 "nicht angelegt hat. Es wurde nichts geändert.")
     for table, rows in (*content.changed.items(), *content.before.items()):
