@@ -31,7 +31,7 @@ def main() -> None:
     from integrationsplaner.domain.reference import load_reference
     from integrationsplaner.exchange import fastlines, staging
     from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF, SPECS
-    from integrationsplaner.exchange.reader import Validator
+    from integrationsplaner.exchange.lines import Validator
 
     ref = load_reference()
     validator = Validator.of(frozenset(ref.office_keys()),

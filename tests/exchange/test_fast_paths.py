@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from integrationsplaner.exchange.reader import _LineError, loads_line
+from integrationsplaner.exchange.lines import _LineError, loads_line
 
 
 @pytest.mark.parametrize("text", [
@@ -156,7 +156,7 @@ def test_sort_key_shortcut_matches_the_domain_rule() -> None:
     import string
 
     from integrationsplaner.domain.text import sort_key
-    from integrationsplaner.exchange.reader import _sort_key
+    from integrationsplaner.exchange.lines import _sort_key
 
     samples = ["  Sprachcafe Landstuhl ", string.printable, "ABC xyz 123", "Ärztehaus",
                "Straße", "x" * 300, " \t\n", "", "İstanbul", "ﬁne"]

@@ -24,7 +24,7 @@ from integrationsplaner.exchange.format import (
     META_FIELDS,
     SPECS,
 )
-from integrationsplaner.exchange.reader import Validator
+from integrationsplaner.exchange.lines import Validator
 from integrationsplaner.services import demo
 
 from .helpers import make_ws, read_bundle
@@ -715,10 +715,10 @@ def test_a_change_of_the_slow_rules_is_carried_into_fastlines() -> None:
     import hashlib
     import inspect
 
-    from integrationsplaner.exchange import reader
+    from integrationsplaner.exchange import lines
 
     source = "".join(inspect.getsource(f) for f in (
-        reader.Validator.row, reader.Validator.value, reader._json_value, reader._valid_dot))
+        lines.Validator.row, lines.Validator.value, lines._json_value, lines._valid_dot))
     assert hashlib.sha256(source.encode()).hexdigest() == _SLOW_RULES_SHA256, (
-        "The checks of reader.Validator changed: carry the change into exchange/fastlines.py "
+        "The checks of lines.Validator changed: carry the change into exchange/fastlines.py "
         "(or make sure it needs none), then update _SLOW_RULES_SHA256.")

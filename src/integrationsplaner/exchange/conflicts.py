@@ -138,7 +138,7 @@ def count_open(ws: Workspace, record_ids: Iterable[str] | None = None) -> int:
 
 def _to_orm(spec: FieldSpec, value: Any) -> Any:
     """A plain value (as the conflict view shows it) as the ORM attribute value, checked."""
-    from integrationsplaner.exchange.reader import Validator, _LineError
+    from integrationsplaner.exchange.lines import Validator, _LineError
 
     if spec.kind == "date" and isinstance(value, date):
         value = value.isoformat()

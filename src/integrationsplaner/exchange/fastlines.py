@@ -56,7 +56,7 @@ from integrationsplaner.exchange.format import (
     valid_date,
     valid_datetime,
 )
-from integrationsplaner.exchange.reader import (
+from integrationsplaner.exchange.lines import (
     _LINE_CONTROL,
     _TEXT_CONTROL,
     Validator,

@@ -23,7 +23,7 @@ from typing import Any
 
 from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.format import ENTITY_ORDER, TABLE_OF
-from integrationsplaner.exchange.reader import _LineError, strict_loads
+from integrationsplaner.exchange.lines import _LineError, strict_loads
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import BACKUP_DIR, utcnow
 

@@ -2,7 +2,7 @@
 database (a temporary SQLite file; the target database is only read).
 
 Per entry: the zip entry is inflated in chunks, every byte hashed, lines cut, each line decoded
-strictly and checked by :class:`integrationsplaner.exchange.reader.Validator` (large entries in
+strictly and checked by :class:`integrationsplaner.exchange.lines.Validator` (large entries in
 worker processes, chunk by chunk, while this process inflates, hashes and stages), and the rows
 stored in ``s_<entity>``. A hash mismatch is reported in preference to any error of the same
 entry (a flipped byte makes a line invalid too, but the honest message is "damaged").
@@ -31,15 +31,13 @@ from integrationsplaner.exchange.format import (
     TABLE_OF,
     EntitySpec,
 )
+from integrationsplaner.exchange.lines import Validator, _LineError, loads_line
 from integrationsplaner.exchange.reader import (
     BundleHeader,
     ImportCancelled,
-    Validator,
     _damaged,
     _fail,
-    _LineError,
     check_container,
-    loads_line,
 )
 from integrationsplaner.services.workspace import Workspace
 
