@@ -8,6 +8,7 @@ exit 0 success, 1 rejected input (German message on stderr, nothing changed), 2 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -239,6 +240,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from integrationsplaner.errors import UserError
+
+    if argv is None and args.command is not None and hasattr(signal, "SIGPIPE"):
+        # output piped into a program that stops reading (``… --json | head``) ends the command
+        # quietly, as with other command-line tools, instead of a BrokenPipeError traceback
+        # (the import and export write their output after their work is committed; any
+        # transaction still open is rolled back by SQLite)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     try:
         if args.command is None:

@@ -149,3 +149,16 @@ def test_locked_database_via_cli(tmp_path: Path) -> None:
         assert result.returncode == 1 and "bereits von einem anderen" in result.stderr
     finally:
         holder.communicate("\n", timeout=30)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGPIPE on Windows")
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    """``integrationsplaner offices | head -0``: the reader is gone before the output comes."""
+    process = subprocess.Popen([sys.executable, "-m", "integrationsplaner", "offices"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    with process.stderr:
+        error = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in error and "BrokenPipe" not in error, error
