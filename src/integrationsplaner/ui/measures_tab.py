@@ -324,8 +324,9 @@ class MeasuresTab(ListEditorTab):
 
     def refresh(self) -> None:
         self.model.reload_all()
-        if self.current_id() and not self.is_dirty():
-            self._open(self.editor.record_id)
+        record_id = self.current_id()
+        if record_id and not self.is_dirty():
+            self._open(record_id)
 
     def restore_state(self, settings: Settings) -> None:
         super().restore_state(settings)
