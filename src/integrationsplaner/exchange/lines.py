@@ -68,8 +68,30 @@ _fast_decoder = json.JSONDecoder(parse_constant=_parse_constant)
 _SPACED_COLON = re.compile(r'"\s+:').search
 
 
+#: A ``\\uD800``–``\\uDFFF`` escape: JSON admits it, but alone (not as a pair) it stands for no
+#: character and cannot be stored as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+
+
+def _no_lone_surrogates(record: Any) -> None:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _LineError("Ein Text enthält ein ungültiges Zeichen (ein einzelnes "
+                         "UTF-16-Surrogat wie \\ud800)") from None
+
+
 def loads_line(text: str) -> Any:
-    """A record line, strictly, but fast: decoded without the duplicate-key hook, then the keys
+    """A record line, strictly (see :func:`_decode_line`); a lone UTF-16 surrogate escape,
+    which stands for no character, is refused too."""
+    record = _decode_line(text)
+    if _SURROGATE_ESCAPE(text) is not None:
+        _no_lone_surrogates(record)
+    return record
+
+
+def _decode_line(text: str) -> Any:
+    """Strictly, but fast: decoded without the duplicate-key hook, then the keys
     of the record and of its nested objects are counted against the ``":`` separators of the
     text. Without whitespace before a colon every key of the line ends in one such separator (a
     ``":`` inside a string value only adds to the count), so equal counts prove that no key was

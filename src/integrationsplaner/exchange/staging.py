@@ -11,8 +11,6 @@ entry (a flipped byte makes a line invalid too, but the honest message is "damag
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import sqlite3
 import zipfile
 import zlib
@@ -95,10 +93,7 @@ def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], 
         if len(raw) > MAX_LINE_BYTES:
             return rows, f"Zeile {line_no} ist zu lang"
         try:
-            record = loads_line(raw.decode("utf-8"))
-            if _SURROGATE_ESCAPE(raw) is not None:
-                _no_lone_surrogates(record)
-            values, sib = validator.row(spec, record)
+            values, sib = validator.row(spec, loads_line(raw.decode("utf-8")))
         except UnicodeDecodeError:
             return rows, f"Zeile {line_no}: kein gültiger UTF-8-Text"
         except _LineError as exc:
@@ -107,19 +102,6 @@ def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], 
         values.append(line_no)
         rows.append(values)
     return rows, None
-
-
-#: A ``\\uD800``–``\\uDFFF`` escape: JSON admits it, but alone (not as a pair) it stands for no
-#: character and cannot be stored as UTF-8.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]").search
-
-
-def _no_lone_surrogates(record: Any) -> None:
-    try:
-        json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise _LineError("Ein Text enthält ein ungültiges Zeichen (ein einzelnes "
-                         "UTF-16-Surrogat wie \\ud800)") from None
 
 
 _worker_validator: Validator | None = None
