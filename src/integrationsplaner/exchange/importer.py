@@ -325,6 +325,7 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
     try:
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA busy_timeout=5000")
+        con.execute("PRAGMA synchronous=NORMAL")  # as every connection of the program (WAL)
         # a large import inserts into many indexes at random places: give it a page cache
         con.execute(f"PRAGMA main.cache_size={-_APPLY_CACHE_KIB}")
         con.execute("ATTACH DATABASE ? AS stage", (str(plan.stage_path),))

@@ -1,0 +1,90 @@
+"""Staging through worker processes gives exactly the staging tables of staging in-process.
+
+The workers hand their rows over as serialized SQLite databases and receive the records entry
+in blocks cut at the last line end of each read chunk; a small chunk size puts those cuts in
+the middle of lines, right behind line ends and into chunks without any line end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrationsplaner.exchange import staging
+from integrationsplaner.exchange.export import export_bundle
+from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF
+from integrationsplaner.exchange.reader import BundleError, read_header
+from integrationsplaner.services import demo
+
+from .helpers import make_ws, private_key, read_bundle, write_bundle
+
+pytestmark = pytest.mark.skipif(not staging._can_fork(), reason="worker processes: Linux only")
+
+
+def _stage(ws: Any, bundle: Path, folder: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every staged row with the storage class of each value."""
+    header = read_header(ws, bundle, trust_new_sender=True)
+    folder.mkdir()
+    con = staging.create_stage(folder / "stage.sqlite")
+    try:
+        staging.stage_records(ws, header, con)
+        return {entity: [tuple((type(v).__name__, v) for v in row) for row in con.execute(
+            f"SELECT * FROM s_{entity} ORDER BY x_rid")] for entity in ENTITY_ORDER}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any]:
+    """A demo bundle of the Kreis, a fresh database of the Kreis, and the sender's key."""
+    root = tmp_path_factory.mktemp("staging")
+    sender = make_ws(root / "s", "kreis-kl", "sender")
+    demo.generate(sender, 40, 7)
+    path = root / "demo.ipbundle"
+    export_bundle(sender, path)
+    key = private_key(sender)
+    sender.close()
+    target = make_ws(root / "t", "kreis-kl", "target")
+    target.close()
+    return path, target.path, key
+
+
+@pytest.mark.parametrize("chunk", [1024 * 1024, 4096, 701])
+def test_workers_stage_exactly_what_this_process_stages(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        chunk: int) -> None:
+    from integrationsplaner.services.workspace import open_workspace
+
+    path, db, _key = bundle
+    with open_workspace(db, user="t") as ws:
+        here = _stage(ws, path, tmp_path / "here")
+        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(staging, "_CHUNK", chunk)
+        workers = _stage(ws, path, tmp_path / "workers")
+    assert workers == here
+    assert sum(len(rows) for rows in here.values()) > 400
+    # every storage class the records use arrives as it was bound
+    kinds = {kind for rows in here.values() for row in rows for kind, _v in row}
+    assert {"str", "int", "float", "NoneType"} <= kinds
+
+
+def test_a_bad_line_in_a_later_block_names_its_line(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line number of an error found by a worker counts the lines of all blocks before."""
+    from integrationsplaner.services.workspace import open_workspace
+
+    path, db, key = bundle
+    manifest, entries = read_bundle(path)
+    name = ENTRY_OF["indicator"]
+    lines = entries[name].split(b"\n")
+    assert len(lines) > 100
+    lines[57] = lines[57].replace(b'"unit":', b'"unit": 5, "x":', 1)
+    entries[name] = b"\n".join(lines)
+    broken = tmp_path / "broken.ipbundle"
+    write_bundle(broken, manifest, entries, key)
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "_CHUNK", 997)
+    with open_workspace(db, user="t") as ws, pytest.raises(BundleError, match="Zeile 58"):
+        _stage(ws, broken, tmp_path / "s")
