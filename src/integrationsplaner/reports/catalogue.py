@@ -42,8 +42,8 @@ from integrationsplaner.reports.layout import (
     label_para,
     labeled,
     para,
-    table,
 )
+from integrationsplaner.reports.tables import table
 from integrationsplaner.reports.text import markup
 from integrationsplaner.services import reporting
 from integrationsplaner.services.workspace import Workspace

@@ -26,14 +26,13 @@ from integrationsplaner.reports.layout import (
     STYLES,
     DocInfo,
     Heading,
-    Lead,
     ReportOptions,
     TocEntry,
     TocLine,
-    chunked_tables,
     label_para,
     para,
 )
+from integrationsplaner.reports.tables import Lead, chunked_tables
 from integrationsplaner.reports.text import markup
 from integrationsplaner.services import reporting
 from integrationsplaner.services.workspace import Workspace

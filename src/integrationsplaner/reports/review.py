@@ -41,13 +41,12 @@ from integrationsplaner.reports.layout import (
     ReportOptions,
     TocEntry,
     build_pdf,
-    chunked_tables,
     label_para,
     labeled,
     line,
     para,
-    table,
 )
+from integrationsplaner.reports.tables import chunked_tables, table
 from integrationsplaner.reports.text import markup
 from integrationsplaner.services import reporting
 from integrationsplaner.services.reporting import AreaSummary

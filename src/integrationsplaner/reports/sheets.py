@@ -45,8 +45,8 @@ from integrationsplaner.reports.layout import (
     build_pdf,
     line,
     para,
-    table,
 )
+from integrationsplaner.reports.tables import table
 from integrationsplaner.reports.text import clean
 from integrationsplaner.services import reporting
 from integrationsplaner.services.workspace import Workspace
