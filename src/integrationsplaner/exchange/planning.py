@@ -162,10 +162,11 @@ def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
                         f"Installation von {who}; nur die eigene Dienststelle darf ihre "
                         "Datensätze ändern.")
     table = TABLE_OF[entity]
-    _refuse(con, entity, f"EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id "
-            f"AND m.office_key != s_{entity}.office_key)", (),
-            f"{label} gehört hier einer anderen Dienststelle; die Zuständigkeit eines Datensatzes "
-            "ändert sich nie.")
+    if _live_has_rows(con, table):
+        _refuse(con, entity, f"EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id "
+                f"AND m.office_key != s_{entity}.office_key)", (),
+                f"{label} gehört hier einer anderen Dienststelle; die Zuständigkeit eines "
+                "Datensatzes ändert sich nie.")
     if entity in OWNER_PARENT:
         column, parent = OWNER_PARENT[entity]
         ptable = TABLE_OF[parent]
@@ -175,6 +176,12 @@ def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
                 f"s_{entity}.{column}))", (),
                 f"{label} gehört nicht derselben Dienststelle wie "
                 f"{ENTITY_LABELS[parent]}; so etwas kann nur ein verfälschtes Bündel enthalten.")
+
+
+def _live_has_rows(con: sqlite3.Connection, table: str) -> bool:
+    """Whether this database holds any record of the table (if not, every check against its
+    records can be skipped: a first import scans the staged rows fewer times)."""
+    return con.execute(f"SELECT 1 FROM live.{table} LIMIT 1").fetchone() is not None
 
 
 def _cascade(con: sqlite3.Connection, entity: str, refused: set[str]) -> set[str]:
@@ -199,12 +206,15 @@ def _classify(plan: ImportPlan, entity: str) -> int:
     spec = SPECS[entity]
     table = TABLE_OF[entity]
     # staged as new; only the records known here are planned further (a first import of a
-    # large bundle rewrites no staged row)
-    con.execute(f"UPDATE s_{entity} SET x_action = NULL, x_category = NULL WHERE x_action = "
-                f"'new' AND EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id)")
-    con.execute(f"UPDATE s_{entity} SET x_action = 'known', x_category = 'known' WHERE "
-                f"x_action IS NULL AND EXISTS (SELECT 1 FROM live.{table} m "
-                f"WHERE m.id = s_{entity}.id AND m.vv = s_{entity}.vv)")
+    # large bundle rewrites no staged row, and scans none for a table that is empty here)
+    here = _live_has_rows(con, table)
+    if here:
+        con.execute(f"UPDATE s_{entity} SET x_action = NULL, x_category = NULL WHERE x_action "
+                    f"= 'new' AND EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = "
+                    f"s_{entity}.id)")
+        con.execute(f"UPDATE s_{entity} SET x_action = 'known', x_category = 'known' WHERE "
+                    f"x_action IS NULL AND EXISTS (SELECT 1 FROM live.{table} m "
+                    f"WHERE m.id = s_{entity}.id AND m.vv = s_{entity}.vv)")
     # items of the refused, and of new records that arrive with open conflicts
     label_cols = ", ".join(f's."{c}"' for c in LABEL_FIELDS[entity])
     for rid, office, reason, *labels in con.execute(
@@ -228,7 +238,7 @@ def _classify(plan: ImportPlan, entity: str) -> int:
         _item(con, entity, spec, row[0], "conflict", row[1], remote.values, [], conflicts)
     pending = con.execute(
         f"SELECT s.x_rid, {cols}, s.x_siblings, {live_cols} FROM s_{entity} s JOIN live.{table} m "
-        f"ON m.id = s.id WHERE s.x_action IS NULL").fetchall()
+        f"ON m.id = s.id WHERE s.x_action IS NULL").fetchall() if here else []
     if not pending:
         return int(con.execute(f"SELECT count(*) FROM s_{entity}").fetchone()[0])
     local_siblings = _local_siblings(con, entity)
