@@ -2,7 +2,8 @@
 
 The window owns the open :class:`Workspace` and passes it into each tab (tabs never reach up for
 it). Switching the database rebuilds the tabs. Tabs other than the current one are built when
-first shown, which keeps the start fast.
+first shown, which keeps the start fast. The actions, menus and toolbar are built in
+:mod:`integrationsplaner.ui.main_actions`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QSize, QUrl
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
-    QKeySequence,
     QUndoGroup,
 )
 from PySide6.QtWidgets import (
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QTabWidget,
-    QToolBar,
     QWidget,
 )
 
@@ -35,6 +33,7 @@ from integrationsplaner import __version__
 from integrationsplaner.errors import UserError
 from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.main_actions import build_actions_and_menus
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab
 
@@ -65,9 +64,7 @@ class MainWindow(QMainWindow):
         self.tab_widget.setAccessibleName("Bereiche")
         self.tab_widget.setDocumentMode(True)
         self.setCentralWidget(self.tab_widget)
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        build_actions_and_menus(self, TAB_TITLES)
         self._build_status_bar()
         self.tab_widget.currentChanged.connect(self._tab_changed)
         self._defer_editor = False  # see set_workspace
@@ -83,130 +80,6 @@ class MainWindow(QMainWindow):
             self.restoreState(self.settings.window_state)
 
     # -- building -----------------------------------------------------------------------------
-
-    def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | str |
-                None = None, tip: str = "", shortcuts: list | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcuts:
-            action.setShortcuts(shortcuts)
-        elif shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        SK = QKeySequence.StandardKey
-        self.act_new_db = self._action("&Neue Datenbank …", self.new_database,
-                                       tip="Eine neue, leere Datenbank für eine Dienststelle "
-                                           "anlegen")
-        self.act_open_db = self._action("Datenbank ö&ffnen …", self.open_database_dialog, SK.Open,
-                                        tip="Eine andere Datenbankdatei öffnen")
-        self.act_quit = self._action("&Beenden", self.close, "Ctrl+Q",
-                                     tip="Programm beenden")
-        self.act_new = self._action("&Neu", self.new_record, SK.New,
-                                    tip="Neue Maßnahme bzw. neuen Partner anlegen")
-        self.act_save = self._action("&Speichern", self.save, SK.Save,
-                                     tip="Änderungen am aktuellen Datensatz speichern")
-        self.act_discard = self._action("&Verwerfen", self.discard, "Ctrl+Shift+Z",
-                                        tip="Ungespeicherte Änderungen verwerfen")
-        self.act_undo = self.undo_group.createUndoAction(self, "Rückgängig:")
-        self.act_undo.setShortcuts([QKeySequence(SK.Undo)])
-        self.act_undo.setText("&Rückgängig")
-        self.act_redo = self.undo_group.createRedoAction(self, "Wiederholen:")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence(SK.Redo)])
-        self.act_redo.setText("Wieder&holen")
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
-        self.act_delete = self._action("In den &Papierkorb …", self.delete, "Ctrl+Del",
-                                       tip="Aktuellen Datensatz nach Rückfrage löschen")
-        self.act_restore = self._action("&Wiederherstellen", self.restore,
-                                        tip="Datensatz aus dem Papierkorb zurückholen")
-        self.act_find = self._action("&Suchen", self.focus_search, SK.Find,
-                                     tip="Zum Suchfeld der Liste springen")
-        self.act_tabs = []
-        for n, title in enumerate(TAB_TITLES):
-            self.act_tabs.append(self._action(f"&{n + 1} {title}",
-                                              lambda n=n: self.tab_widget.setCurrentIndex(n),
-                                              f"Ctrl+{n + 1}", tip=f"Zum Bereich {title}"))
-        self.act_trash = self._action("&Papierkorb anzeigen", self.toggle_trash,
-                                      tip="Gelöschte Maßnahmen anzeigen")
-        self.act_trash.setCheckable(True)
-        self.act_refresh = self._action("&Aktualisieren", self.refresh_all, SK.Refresh,
-                                        tip="Alle Listen neu einlesen")
-        self.act_reports = [
-            self._action("&Bewertungsbögen …", lambda: self.show_reports("sheets")),
-            self._action("&Halbjahresbericht …", lambda: self.show_reports("review")),
-            self._action("&Maßnahmenkatalog …", lambda: self.show_reports("catalogue")),
-            self._action("&Partnerverzeichnis …", lambda: self.show_reports("partners")),
-        ]
-        self.act_report_settings = self._action(
-            "Berichts&einstellungen …", self.report_settings,
-            tip="Logo, Herausgeber und Bearbeitung der Berichte festlegen")
-        self.act_export = self._action("Bündel &exportieren …", self.export_bundle,
-                                       tip="Ihre Daten als Austausch-Bündel speichern")
-        self.act_import = self._action("Bündel &importieren …", self.import_bundle,
-                                       tip="Ein Austausch-Bündel einer anderen Dienststelle "
-                                           "übernehmen")
-        self.act_conflicts = self._action("&Konflikte …", self.show_conflicts)
-        self.act_exchange_history = self._action("&Austauschverlauf …", self.show_history)
-        self.act_keys = self._action("&Schlüssel verwalten …", self.manage_keys)
-        self.act_about = self._action("Ü&ber Integrationsplaner", self.about)
-        self.act_keys_help = self._action("&Tastenkürzel", self.shortcuts_help, SK.HelpContents)
-        self.act_log = self._action("&Protokollordner öffnen", self.open_log_folder)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&Datei")
-        file_menu.addAction(self.act_new_db)
-        file_menu.addAction(self.act_open_db)
-        self.recent_menu = file_menu.addMenu("&Zuletzt geöffnet")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        edit = bar.addMenu("&Bearbeiten")
-        for action in (self.act_new, self.act_save, self.act_discard, None, self.act_undo,
-                       self.act_redo, None, self.act_delete, self.act_restore, None,
-                       self.act_find):
-            edit.addSeparator() if action is None else edit.addAction(action)
-        view = bar.addMenu("&Ansicht")
-        for action in self.act_tabs:
-            view.addAction(action)
-        view.addSeparator()
-        view.addAction(self.act_trash)
-        view.addAction(self.act_refresh)
-        self.view_menu = view
-        reports = bar.addMenu("Be&richte")
-        for action in self.act_reports:
-            reports.addAction(action)
-        reports.addSeparator()
-        reports.addAction(self.act_report_settings)
-        exchange = bar.addMenu("A&ustausch")
-        for action in (self.act_export, self.act_import, None, self.act_conflicts,
-                       self.act_exchange_history, None, self.act_keys):
-            exchange.addSeparator() if action is None else exchange.addAction(action)
-        help_menu = bar.addMenu("&Hilfe")
-        help_menu.addAction(self.act_keys_help)
-        help_menu.addAction(self.act_log)
-        help_menu.addSeparator()
-        help_menu.addAction(self.act_about)
-
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("Werkzeugleiste")
-        bar.setObjectName("main_toolbar")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        bar.setAccessibleName("Werkzeugleiste")
-        for action in (self.act_new, self.act_save, self.act_discard, None, self.act_undo,
-                       self.act_redo, None, self.act_delete, None, self.act_find,
-                       self.act_refresh):
-            bar.addSeparator() if action is None else bar.addAction(action)
-        self.addToolBar(bar)
-        self.toolbar = bar
-        self.view_menu.addAction(bar.toggleViewAction())
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -531,17 +404,6 @@ class MainWindow(QMainWindow):
         dialog = NewDatabaseDialog(self, default_folder=self.ws.path.parent if self.ws else None)
         if dialog.exec() and dialog.workspace is not None:
             self.set_workspace(dialog.workspace)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.settings.recent_files
-        if not files:
-            action = self.recent_menu.addAction("(noch keine)")
-            action.setEnabled(False)
-            return
-        for n, name in enumerate(files, 1):
-            action = self.recent_menu.addAction(f"&{n} {name}")
-            action.triggered.connect(lambda _c=False, p=name: self.open_database(Path(p)))
 
     # -- reports and exchange (other modules, loaded when used) -----------------------------------
 
