@@ -174,3 +174,29 @@ def test_duplicate_keys_behind_spaced_colons_are_found(text: str) -> None:
     separators must not let its duplicate pass."""
     with pytest.raises(_LineError, match="doppelt"):
         loads_line(text)
+
+
+def test_a_large_import_gives_its_write_ahead_log_back(tmp_path, monkeypatch) -> None:
+    """After an import backed up by a database copy, the write-ahead log (as large as all that
+    the import wrote) is emptied, while the program keeps the database open."""
+    from integrationsplaner.exchange import importer
+    from integrationsplaner.services import demo
+
+    from .helpers import exchange, make_ws, trust_all
+
+    monkeypatch.setattr(importer, "ROLLBACK_FILE_LIMIT", 10)
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
+    try:
+        trust_all([kreis, pc1], tmp_path / "keys")
+        demo.generate(pc1, 30, 3)
+        with kreis.db.read() as session:  # the program's own connection stays open
+            session.execute(importer.select(1))
+        result = exchange(pc1, kreis, tmp_path / "b.ipbundle")
+        assert result.applied and result.summary["new"] > 100
+        assert result.backup is not None and result.backup.suffix == ".sqlite"
+        wal = kreis.db.path.with_name(kreis.db.path.name + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+    finally:
+        kreis.close()
+        pc1.close()

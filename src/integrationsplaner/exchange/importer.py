@@ -341,6 +341,14 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
             if small and backup is not None:  # the rollback file of an import that never was
                 backup.unlink(missing_ok=True)
             raise
+        if not small:
+            # the write-ahead log of a large import is as large as what it wrote (about 1 GB for
+            # 100,000 measures) and would stay on disk while the program runs; the commit has
+            # copied it into the database file, so give that space back (best effort, without
+            # waiting for a reader of the program that still holds an older snapshot)
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("PRAGMA busy_timeout=0")
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error as exc:
         raise UserError(f"Das Bündel konnte nicht übernommen werden ({exc}). Es wurde nichts "
                         "geändert.") from None
