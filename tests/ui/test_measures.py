@@ -72,9 +72,16 @@ def test_create_save_find_edit_undo_discard_delete_restore(make_window, ws, qtbo
     qtbot.keyClicks(editor.title.edit, " am Markt")
     assert editor.is_dirty()
     assert window.status_dirty.text().startswith("●")
+    assert window.act_undo.text().startswith("&Rückgängig: ")  # says what it takes back
+    assert window.act_redo.text() == "Wieder&holen"  # nothing to redo: no stray colon
     window.act_undo.trigger()
     assert editor.title.edit.text() == "Sprachcafe Landstuhl"
     assert not editor.is_dirty()
+    assert window.act_undo.text() == "&Rückgängig"
+    assert window.act_redo.text().startswith("Wieder&holen: ")
+    # one shortcut, one action: redo never takes Verwerfen's keys (KDE/GNOME redo keys)
+    assert window.act_discard.shortcut() not in window.act_redo.shortcuts()
+    assert "Ctrl+Y" in [k.toString() for k in window.act_redo.shortcuts()]
     window.act_redo.trigger()
     assert editor.title.edit.text() == "Sprachcafe Landstuhl am Markt"
     window.act_discard.trigger()

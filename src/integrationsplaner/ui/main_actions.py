@@ -46,6 +46,22 @@ def _action(window: MainWindow, text: str, slot: Callable[[], object],
     return action
 
 
+def _undo_action(w: MainWindow, label: str, *, redo: bool) -> QAction:
+    """The undo or redo action of the active editor's stack, titled "label: what" (the undo
+    group's own titles keep a bare "prefix:" when there is nothing to undo and drop the
+    accelerator key)."""
+    group = w.undo_group
+    action = (group.createRedoAction if redo else group.createUndoAction)(w, label)
+    changed = group.redoTextChanged if redo else group.undoTextChanged
+
+    def retitle(text: str) -> None:
+        action.setText(f"{label}: {text.replace('&', '&&')}" if text else label)
+
+    changed.connect(retitle)  # after the group's own update: this title wins
+    retitle("")
+    return action
+
+
 def _build_actions(w: MainWindow, tab_titles: Sequence[str]) -> None:
     SK = QKeySequence.StandardKey
     w.act_new_db = _action(w, "&Neue Datenbank …", w.new_database,
@@ -60,12 +76,15 @@ def _build_actions(w: MainWindow, tab_titles: Sequence[str]) -> None:
                          tip="Änderungen am aktuellen Datensatz speichern")
     w.act_discard = _action(w, "&Verwerfen", w.discard, "Ctrl+Shift+Z",
                             tip="Ungespeicherte Änderungen verwerfen")
-    w.act_undo = w.undo_group.createUndoAction(w, "Rückgängig:")
-    w.act_undo.setShortcuts([QKeySequence(SK.Undo)])
-    w.act_undo.setText("&Rückgängig")
-    w.act_redo = w.undo_group.createRedoAction(w, "Wiederholen:")
-    w.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence(SK.Redo)])
-    w.act_redo.setText("Wieder&holen")
+    w.act_undo = _undo_action(w, "&Rückgängig", redo=False)
+    w.act_undo.setShortcuts(QKeySequence.keyBindings(SK.Undo))
+    w.act_redo = _undo_action(w, "Wieder&holen", redo=True)
+    # Ctrl+Y everywhere, and the platform's own redo keys unless a command of ours has them
+    # (KDE and GNOME redo with Ctrl+Shift+Z, which is "Verwerfen" here: a shortcut on two
+    # actions would trigger neither)
+    taken = {w.act_discard.shortcut().toString(), "Ctrl+Y"}
+    w.act_redo.setShortcuts([QKeySequence("Ctrl+Y")] + [
+        k for k in QKeySequence.keyBindings(SK.Redo) if k.toString() not in taken])
     w.addAction(w.act_undo)
     w.addAction(w.act_redo)
     w.act_delete = _action(w, "In den &Papierkorb …", w.delete, "Ctrl+Del",
