@@ -88,3 +88,20 @@ def test_a_bad_line_in_a_later_block_names_its_line(
     monkeypatch.setattr(staging, "_CHUNK", 997)
     with open_workspace(db, user="t") as ws, pytest.raises(BundleError, match="Zeile 58"):
         _stage(ws, broken, tmp_path / "s")
+
+
+def test_one_progress_bar_over_checking_and_planning(bundle: tuple[Path, Path, Any]) -> None:
+    """The progress of an import's check never runs backwards (checking the records, then
+    planning, fill one bar)."""
+    from integrationsplaner.exchange.importer import prepare_import
+    from integrationsplaner.services.workspace import open_workspace
+
+    path, db, _key = bundle
+    seen: list[tuple[int, int]] = []
+    with open_workspace(db, user="t") as ws:
+        prepare_import(ws, path, trust_new_sender=True,
+                       progress=lambda done, total: seen.append((done, total)) or True).close()
+    assert {total for _done, total in seen} == {1000}
+    values = [done for done, _total in seen]
+    assert values == sorted(values)
+    assert values[0] < 750 < values[-1] <= 1000

@@ -210,14 +210,26 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
     try:
         if _already_applied(plan):
             return plan
-        stage_records(ws, header, con, progress)
+        # one progress bar for both steps (checking the records takes about three quarters)
+        stage_records(ws, header, con, _share_of(progress, 0, 750))
         con.execute("ATTACH DATABASE ? AS live", (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
         check_references(con, header)
-        plan_records(plan, progress)
+        plan_records(plan, _share_of(progress, 750, 250))
     except BaseException:
         plan.close()
         raise
     return plan
+
+
+def _share_of(progress: Progress | None, start: int, share: int) -> Progress | None:
+    """``progress`` for a step that fills ``share`` of 1000 from ``start``."""
+    if progress is None:
+        return None
+
+    def scaled(done: int, total: int) -> bool:
+        return progress(start + share * min(done, total) // max(total, 1), 1000)
+
+    return scaled
 
 
 def _file_sha256(path: Path) -> str:
