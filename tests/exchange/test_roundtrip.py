@@ -20,6 +20,7 @@ from .helpers import (
     dump,
     edit_measure,
     exchange,
+    file_digest,
     import_file,
     make_ws,
     new_measure,
@@ -218,6 +219,39 @@ def test_cli_contract(offices, tmp_path: Path, capsys) -> None:
     assert main(["import", "--db", str(fresh), str(full), "--trust-new-sender"]) == 0
     reopened = open_workspace(dbk)
     reopened.close()
+
+
+def test_cli_exit_code_3_only_when_applied_with_open_conflicts(offices, tmp_path: Path,
+                                                             capsys) -> None:
+    """Same-field edits at two installations: the dry run of the conflicting bundle applies
+    nothing (exit 0, the plan names the conflict, the file is unchanged); the import applies it
+    with an open conflict (exit 3, stated on stdout); the conflicts command lists it."""
+    _k, pc1, pc2, _r = offices
+    mid = new_measure(pc1, "HF1-50", "Lernpaten")
+    exchange(pc1, pc2, tmp_path / "a.ipbundle")
+    edit_measure(pc1, mid, title="Titel PC 1")
+    edit_measure(pc2, mid, title="Titel PC 2")
+    bundle = tmp_path / "b.ipbundle"
+    export_bundle(pc1, bundle)
+    db2 = pc2.path
+    pc2.close()
+    before = file_digest(db2)
+    assert main(["import", "--db", str(db2), str(bundle), "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["zusammenfassung"]["conflict"] == 1
+    assert file_digest(db2) == before
+    assert main(["import", "--db", str(db2), str(bundle), "--dry-run"]) == 0
+    assert "Probelauf" in capsys.readouterr().out
+    assert main(["import", "--db", str(db2), str(bundle)]) == 3
+    out = capsys.readouterr()
+    assert "Konflikte warten" in out.out and out.err == ""
+    assert main(["conflicts", "--db", str(db2), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["konflikte"]
+    assert len(listed) == 1 and listed[0]["feld"] == "title"
+    assert main(["conflicts", "--db", str(db2)]) == 0
+    assert "1 offene Konflikte" in capsys.readouterr().out
+    # the same bundle again: nothing to do, exit 0
+    assert main(["import", "--db", str(db2), str(bundle)]) == 0
 
 
 def test_rtl_and_formula_prefix_kept_as_text(offices, tmp_path: Path) -> None:

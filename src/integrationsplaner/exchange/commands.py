@@ -29,7 +29,6 @@ from integrationsplaner.exchange.reader import BundleError
 from integrationsplaner.services.workspace import open_workspace
 
 EXIT_OK = 0
-EXIT_CONFLICTS = 3
 
 
 def _print_json(data: Any) -> None:
@@ -90,7 +89,7 @@ def import_command(args: argparse.Namespace) -> int:
                     print("Probelauf: es wurde nichts geändert.")
                 if plan.rejected:
                     raise BundleError(refusal_message(plan))
-                return EXIT_CONFLICTS if plan.summary["conflict"] else EXIT_OK
+                return EXIT_OK  # nothing applied: 3 means applied with open conflicts
             result = apply_import(ws, plan)
             if args.json:
                 _print_json({"plan": plan.as_dict(), "ergebnis": result.as_dict()})
