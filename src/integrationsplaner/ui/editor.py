@@ -34,7 +34,7 @@ from integrationsplaner.errors import (
 )
 from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.forms import Field, Form, describe, plain
-from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.labels import Labels, plain_label
 
 if TYPE_CHECKING:  # keeps the database layer out of the window's start-up imports
     from integrationsplaner.services.workspace import Workspace
@@ -108,7 +108,7 @@ class RecordEditor(QWidget):
         self._live_validation = False
         self.form.edited.connect(self._edited)
 
-        self.heading = QLabel()
+        self.heading = plain_label()
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
@@ -116,7 +116,7 @@ class RecordEditor(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.heading.setAccessibleName("Überschrift des Datensatzes")
-        self.banner = QLabel()
+        self.banner = plain_label()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setVisible(False)

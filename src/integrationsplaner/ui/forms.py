@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from integrationsplaner.errors import Issue
+from integrationsplaner.ui.labels import plain_label
 
 ERROR_STYLE = "color: #8b0000; font-weight: 600;"
 _FIELD_PATH = re.compile(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
@@ -114,7 +115,7 @@ class Field(QObject):
         route_undo_keys(widget)
         self.label = QLabel(label)
         self.label.setBuddy(widget)
-        self.error = QLabel()
+        self.error = plain_label()
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.setVisible(False)
@@ -442,7 +443,7 @@ class TableField(Field):
         layout = self.container.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertLayout(1, buttons)
-        self.cell_errors = QLabel()
+        self.cell_errors = plain_label()
 
     # -- raw value ---------------------------------------------------------------------------
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
 from integrationsplaner.domain.reference import Reference
 
 STATE_SYMBOLS = {"fehlt": "⚠", "entwurf": "✎", "abgeschlossen": "✔"}
@@ -47,3 +52,19 @@ class Labels:
     def state(self, code: str) -> str:
         label = self.ref.codes("evaluation_states").label(code)
         return f"{STATE_SYMBOLS.get(code, '')} {label}".strip()
+
+
+def plain_label(text: str = "") -> QLabel:
+    """A label for texts that come from records, users or file names: shown as they are (Qt
+    would render a text with something like a tag in its first line as HTML)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def plain_tooltip(text: str | None) -> str | None:
+    """A tooltip that shows ``text`` as it is (tooltips have no plain-text mode: Qt renders a
+    text that looks like HTML as HTML), line breaks kept."""
+    if not text:
+        return text
+    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"

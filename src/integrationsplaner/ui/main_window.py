@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from integrationsplaner import __version__
 from integrationsplaner.errors import UserError
 from integrationsplaner.ui import msgbox
-from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.labels import Labels, plain_label, plain_tooltip
 from integrationsplaner.ui.main_actions import build_actions_and_menus
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab
@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         self.status_office = QLabel()
-        self.status_file = QLabel()
+        self.status_file = plain_label()
         self.status_period = QLabel()
         self.status_dirty = QLabel()
         for label, name in ((self.status_office, "Dienststelle"),
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Integrationsplaner – {office} – {ws.path.name}[*]")
         self.status_office.setText(f"Dienststelle: {office}")
         self.status_file.setText(f"Datei: {ws.path.name}")
-        self.status_file.setToolTip(str(ws.path))
+        self.status_file.setToolTip(plain_tooltip(str(ws.path)))
         self.status_period.setText(f"Zu bewerten: {current_period().label}")
         self._update_dirty(False)
         self.settings.add_recent(ws.path)

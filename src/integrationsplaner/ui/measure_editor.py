@@ -62,7 +62,7 @@ from integrationsplaner.ui.forms import (
     ok_cancel,
 )
 from integrationsplaner.ui.history import history_model
-from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.labels import Labels, plain_label
 from integrationsplaner.ui.models import Column, RowListModel
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class MeasureEditor(RecordEditor):
                                      [(a.number, f"{a.number} {a.title}")
                                       for a in ref.action_areas],
                                      "Strategisches Handlungsfeld des Integrationskonzepts"))
-        self.owner = QLabel()
+        self.owner = plain_label()
         self.owner.setAccessibleName("Zuständige Dienststelle")
         self.owner.setWordWrap(True)
         self.owner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard

@@ -21,7 +21,7 @@ from integrationsplaner.services import measure_list
 from integrationsplaner.services.measure_index import MeasureIndex, load_measure_index
 from integrationsplaner.services.measure_index import refresh as refresh_index
 from integrationsplaner.services.workspace import Workspace
-from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.labels import Labels, plain_tooltip
 from integrationsplaner.ui.tasks import run_task
 
 Index = QModelIndex | QPersistentModelIndex
@@ -318,7 +318,7 @@ class RowListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row)
+            return plain_tooltip(column.tooltip(row))
         if role == Qt.ItemDataRole.FontRole and column.bold is not None and column.bold(row):
             font = QFont()
             font.setBold(True)

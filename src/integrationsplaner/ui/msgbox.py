@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Answers of :func:`ask`
@@ -54,12 +55,21 @@ def silenced(answers: dict[str, str] | None = None, default: str = CANCEL) -> It
         _silencer = previous
 
 
+def _box(icon: QMessageBox.Icon, title: str, text: str,
+         buttons: QMessageBox.StandardButton, parent: QWidget | None) -> QMessageBox:
+    """A message box that shows its text as it is: messages quote file names and record texts,
+    and Qt would take a text with something like a tag in its first line for HTML."""
+    box = QMessageBox(icon, title, text, buttons, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box
+
+
 def _show(parent: QWidget | None, icon: QMessageBox.Icon, kind: str, title: str, text: str,
           details: str = "") -> None:
     if _silencer is not None:
         _silencer.shown.append(Shown(kind, title, text))
         return
-    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box = _box(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     if details:
         box.setDetailedText(details)
     box.setAccessibleName(title)
@@ -89,8 +99,8 @@ def ask(parent: QWidget | None, topic: str, title: str, text: str,
         result = _silencer.answer(topic)
         _silencer.shown.append(Shown("question", title, text, topic, result))
         return result
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
-                      parent)
+    box = _box(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
+               parent)
     box.setAccessibleName(title)
     box.setAccessibleDescription(text)
     roles = {YES: QMessageBox.ButtonRole.YesRole, SAVE: QMessageBox.ButtonRole.AcceptRole,

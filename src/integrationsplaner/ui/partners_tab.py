@@ -40,7 +40,7 @@ from integrationsplaner.ui.forms import (
     describe,
 )
 from integrationsplaner.ui.history import history_model
-from integrationsplaner.ui.labels import Labels
+from integrationsplaner.ui.labels import Labels, plain_tooltip
 from integrationsplaner.ui.models import Column, RowListModel
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab, make_table
@@ -164,8 +164,9 @@ class PartnerEditor(RecordEditor):
             self.history.set_rows([])
         self.sections.setTabText(2, f"&Beteiligungen ({self.measures.rowCount()})")
         if record.updated_at:
-            self.heading.setToolTip(f"Zuletzt geändert am {format_datetime(record.updated_at)} "
-                                    f"von {record.updated_by}")
+            self.heading.setToolTip(plain_tooltip(
+                f"Zuletzt geändert am {format_datetime(record.updated_at)} von "
+                f"{record.updated_by}"))
 
     def to_raw(self, d: PartnerData) -> dict[str, Any]:
         return {

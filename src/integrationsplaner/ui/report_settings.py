@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from integrationsplaner.reports.layout import ReportOptions
 from integrationsplaner.ui.forms import describe, ok_cancel
+from integrationsplaner.ui.labels import plain_label
 from integrationsplaner.ui.settings import Settings
 
 #: Image formats reportlab places in a PDF without further libraries.
@@ -80,7 +81,7 @@ class ReportSettingsDialog(QDialog):
         row.addWidget(self.choose)
         row.addWidget(self.remove)
         _labelled(form, "&Logo:", row, self.choose)
-        self.problem = QLabel()
+        self.problem = plain_label()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #a00000")
         describe(self.problem, "Hinweis zum Logo")

@@ -45,6 +45,7 @@ from integrationsplaner.reports.layout import ReportCancelled, ReportOptions
 from integrationsplaner.services import periods as period_service
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox
+from integrationsplaner.ui.labels import plain_label
 from integrationsplaner.ui.tasks import run_task
 
 #: Printing renders pages as images; 300 dpi is sharp on paper and keeps memory moderate.
@@ -219,7 +220,7 @@ class ReportsDialog(QDialog):
         self.progress.setAccessibleName("Fortschritt")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.status = QLabel("Wählen Sie einen Bericht und erstellen Sie die Vorschau.")
+        self.status = plain_label("Wählen Sie einen Bericht und erstellen Sie die Vorschau.")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Status")
 

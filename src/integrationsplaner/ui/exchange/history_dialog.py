@@ -24,6 +24,7 @@ from integrationsplaner.exchange.rollback import find_rollback_file, rollback_im
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.exchange.common import _named
+from integrationsplaner.ui.labels import plain_tooltip
 
 #: exchange_log.direction as shown (``zurueck``: an import taken back with its rollback file)
 _DIRECTIONS = {"import": "Import", "export": "Export", "zurueck": "Import (zurückgenommen)"}
@@ -61,7 +62,8 @@ class HistoryDialog(QDialog):
                       changes or "keine"]
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(f"Bündel {row.bundle_id}\n{row.file_name}\n{row.user}")
+                item.setToolTip(plain_tooltip(f"Bündel {row.bundle_id}\n{row.file_name}\n"
+                                              f"{row.user}"))
                 self.table.setItem(r, c, item)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.resizeColumnsToContents()

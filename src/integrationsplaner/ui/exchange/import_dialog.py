@@ -103,6 +103,7 @@ class ImportPreviewDialog(QDialog):
             group.setExpanded(True)
         layout.addWidget(self.tree, 1)
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # quotes the file name
         self.note.setWordWrap(True)
         _named(self.note, "Hinweis")
         layout.addWidget(self.note)
