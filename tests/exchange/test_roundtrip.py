@@ -254,7 +254,9 @@ def test_cli_exit_code_3_only_when_applied_with_open_conflicts(offices, tmp_path
     assert main(["import", "--db", str(db2), str(bundle)]) == 0
 
 
-def test_rtl_and_formula_prefix_kept_as_text(offices, tmp_path: Path) -> None:
+def test_rtl_and_formula_prefix_kept_as_text(offices, tmp_path: Path, capsys) -> None:
+    """Stored exactly as sent; shown escaped wherever the preview shows it (labels of new
+    records, field diffs, the command line's plan)."""
     kreis, pc1, _pc2, _r = offices
     title = "=HYPERLINK(\"x\") \u202eevil"
     mid = new_measure(pc1, "HF1-40", title)
@@ -265,6 +267,30 @@ def test_rtl_and_formula_prefix_kept_as_text(offices, tmp_path: Path) -> None:
         assert "\\u202e" in item.label and "\u202e" not in item.label
         apply_import(kreis, plan)
     assert measures.get_measure(kreis, mid).title == title
+    edit_measure(pc1, mid, description="@SUMME(A1) \u2067links\u2069 \u200bnull")
+    changed = tmp_path / "b.ipbundle"
+    export_bundle(pc1, changed)
+    with prepare_import(kreis, changed) as plan:
+        [item] = plan.items("changed")
+        [(field, old, new)] = item.diffs
+        assert field == "description" and old == ""
+        assert new == "@SUMME(A1) \\u2067links\\u2069 \\u200bnull"
+    db = kreis.path
+    kreis.close()
+    assert main(["import", "--db", str(db), str(changed), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "\\u2067links" in text and "\u2067" not in text and "\u202e" not in text
+    assert main(["import", "--db", str(db), str(path), "--dry-run"]) == 0  # known already
+    with open_workspace(db) as ws:
+        assert measures.get_measure(ws, mid).description == ""
+    fresh = make_ws(tmp_path / "f", "kreis-kl", "fresh")
+    trust(fresh, [pc1], tmp_path / "keys")
+    fresh_db = fresh.path
+    fresh.close()
+    capsys.readouterr()
+    assert main(["import", "--db", str(fresh_db), str(path), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "Neu:" in text and "\\u202eevil" in text and "\u202e" not in text
 
 
 def test_migrates_kept_schema_0001_database(tmp_path: Path) -> None:

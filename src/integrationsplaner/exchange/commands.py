@@ -58,7 +58,7 @@ def _plan_text(plan: ImportPlan, limit: int = 50) -> list[str]:
     if h.new_sender:
         lines.append(f"Neuer Absender: Schlüssel {h.short_fingerprint} wird als vertrauenswürdig "
                      "gespeichert.")
-    for category in ("conflict", "changed", "deleted", "refused"):
+    for category in ("conflict", "changed", "deleted", "refused", "new"):
         items = plan.items(category, limit)
         if not items:
             continue
