@@ -200,3 +200,54 @@ def test_a_large_import_gives_its_write_ahead_log_back(tmp_path, monkeypatch) ->
     finally:
         kreis.close()
         pc1.close()
+
+
+def test_insert_only_bulk_import_checks_foreign_keys_after_loading(tmp_path, monkeypatch) -> None:
+    """A first import loads its tables in bulk with the foreign keys checked once per table
+    afterwards; a record pointing nowhere (here planted into the staged plan) is refused and
+    nothing is written."""
+    import sqlite3
+
+    import pytest
+
+    from integrationsplaner.exchange import importer
+    from integrationsplaner.exchange.reader import BundleError
+    from integrationsplaner.services import demo
+
+    from .helpers import dump, file_digest, make_ws, trust_all
+
+    monkeypatch.setattr(importer, "BULK_MIN_RECORDS", 5)
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
+    try:
+        trust_all([kreis, pc1], tmp_path / "keys")
+        demo.generate(pc1, 30, 5)
+        path = tmp_path / "b.ipbundle"
+        from integrationsplaner.exchange.export import export_bundle
+
+        export_bundle(pc1, path)
+        statements: list[str] = []
+        connect = sqlite3.connect
+
+        def traced(*args, **kwargs):  # the apply connection: record what it runs
+            con = connect(*args, **kwargs)
+            con.set_trace_callback(statements.append)
+            return con
+
+        monkeypatch.setattr(importer.sqlite3, "connect", traced)
+        with importer.prepare_import(kreis, path) as plan:
+            plan.con.execute("UPDATE s_indicator SET measure_id = "
+                             "'00000000-0000-4000-8000-000000000000' WHERE x_rid = 3")
+            before = file_digest(kreis.db.path)
+            with pytest.raises(BundleError, match="verweist auf"):
+                importer.apply_import(kreis, plan)
+        assert "PRAGMA foreign_keys=OFF" in statements
+        assert any("foreign_key_check(indicators)" in s for s in statements)
+        assert file_digest(kreis.db.path) == before
+        # the same bundle, unharmed, goes in
+        with importer.prepare_import(kreis, path) as plan:
+            assert importer.apply_import(kreis, plan).applied
+        assert dump(kreis) == dump(pc1)
+    finally:
+        kreis.close()
+        pc1.close()

@@ -303,7 +303,8 @@ class ImportResult:
                 "meldung": self.message}
 
 
-#: From this many new records of one entity on, a first import loads them in bulk (see _write).
+#: From this many new records of one entity on, a first import loads them in bulk
+#: (see _bulk_tables).
 BULK_MIN_RECORDS = 5000
 
 #: Page cache of the apply connection (KiB): large imports touch every index of every table.
@@ -342,11 +343,17 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
         con.execute(f"PRAGMA main.cache_size={-_APPLY_CACHE_KIB}")
         con.execute("ATTACH DATABASE ? AS stage", (str(plan.stage_path),))
         con.execute("PRAGMA stage.cache_size=-16384")
+        bulk = _bulk_tables(plan, con)
+        checked_after = _insert_only_bulk(plan, con, bulk)
+        if checked_after:
+            con.execute("PRAGMA foreign_keys=OFF")  # not inside a transaction
         con.execute("BEGIN IMMEDIATE")
         try:
             if small:
                 backup = _write_rollback_file(ws, plan, con)
-            _write(ws, plan, con)
+            _write(ws, plan, con, bulk)
+            if checked_after:
+                _check_foreign_keys(con, bulk)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -445,7 +452,52 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
     return target
 
 
-def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
+def _bulk_tables(plan: ImportPlan, con: sqlite3.Connection) -> list[str]:
+    """The record tables loaded in bulk: many new records into a table that holds fewer (a
+    first import). Their secondary indexes and triggers are dropped, the rows inserted, then
+    what the triggers do is done and the indexes rebuilt, each in one pass (store.bulk; in the
+    import's transaction). Only for tables without updates in the plan. A choice of speed only:
+    bulk loading gives the same rows as inserting one by one."""
+    bulk = []
+    for entity in ENTITY_ORDER:
+        table = TABLE_OF[entity]
+        new, updates = (plan.by_entity.get(entity, {}).get(c, 0) for c in ("new", "changed"))
+        if new >= BULK_MIN_RECORDS and not updates and not con.execute(
+                f"SELECT 1 FROM stage.s_{entity} WHERE x_action = 'update' LIMIT 1").fetchone():
+            existing = con.execute(f"SELECT coalesce(max(rowid), 0) FROM main.{table}"
+                                   ).fetchone()[0]
+            if existing < new:
+                bulk.append(table)
+    return bulk
+
+
+def _insert_only_bulk(plan: ImportPlan, con: sqlite3.Connection, bulk: list[str]) -> bool:
+    """Whether the import only inserts records, all of them into bulk-loaded tables: then the
+    foreign keys are checked once per table after loading (``PRAGMA foreign_key_check``)
+    instead of row by row, which costs about a third of the inserts' time."""
+    if not bulk:
+        return False
+    for entity in ENTITY_ORDER:
+        # any update, or a new record (new records with conflict values included) elsewhere
+        actions = "('new', 'update')" if TABLE_OF[entity] not in bulk else "('update')"
+        if con.execute(f"SELECT 1 FROM stage.s_{entity} WHERE x_action IN {actions} LIMIT 1"
+                       ).fetchone():
+            return False
+    return True
+
+
+def _check_foreign_keys(con: sqlite3.Connection, tables: list[str]) -> None:
+    """The foreign keys of the bulk-loaded tables, checked at once (see _insert_only_bulk)."""
+    for table in tables:
+        row = con.execute(f"PRAGMA main.foreign_key_check({table})").fetchone()
+        if row is not None:
+            raise BundleError(
+                f"Ein Datensatz des Bündels verweist auf einen Eintrag, den es in dieser "
+                f"Datenbank nicht gibt (Tabelle {table}, Verweis auf {row[2]}). Es wurde nichts "
+                "geändert.")
+
+
+def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection, bulk: list[str]) -> None:
     header = plan.header
     stale = BundleError("Die Datenbank wurde seit der Vorschau verändert. Bitte importieren Sie "
                         "das Bündel erneut; es wurde nichts geändert.")
@@ -458,29 +510,17 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> None:
                 f"SELECT 1 FROM stage.s_{entity} s JOIN main.{table} m ON m.id = s.id WHERE "
                 "s.x_action = 'update' AND m.vv IS NOT s.x_local_vv LIMIT 1").fetchone():
             raise stale
-    # Many new records into a table that holds fewer (a first import): drop its secondary
-    # indexes and triggers, insert, then do what the triggers do and rebuild the indexes, each
-    # in one pass (store.bulk; same transaction). Only for tables without updates in the plan.
-    bulk = []
-    for entity in ENTITY_ORDER:
-        table = TABLE_OF[entity]
-        new, updates = (plan.by_entity.get(entity, {}).get(c, 0) for c in ("new", "changed"))
-        if new >= BULK_MIN_RECORDS and not con.execute(
-                f"SELECT 1 FROM stage.s_{entity} WHERE x_action = 'update' LIMIT 1").fetchone():
-            existing = con.execute(f"SELECT coalesce(max(rowid), 0) FROM main.{table}"
-                                   ).fetchone()[0]
-            if existing < new and not updates:
-                bulk.append(table)
+    loads = list(bulk)
     if bulk:
         # the audit entries of the new records too, when they outnumber the entries so far
         entries = sum(plan.by_entity[e]["new"] for e in ENTITY_ORDER if TABLE_OF[e] in bulk)
         if entries > con.execute("SELECT count(*) FROM main.audit_log").fetchone()[0]:
-            bulk.append("audit_log")
+            loads.append("audit_log")
     with contextlib.ExitStack() as loading:
-        if bulk:
+        if loads:
             from integrationsplaner.store.bulk import bulk_load
 
-            loading.enter_context(bulk_load(con.cursor(), bulk))
+            loading.enter_context(bulk_load(con.cursor(), loads))
         for entity in ENTITY_ORDER:
             spec = SPECS[entity]
             table = TABLE_OF[entity]
