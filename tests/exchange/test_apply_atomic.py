@@ -17,8 +17,7 @@
    (foreign keys checked after loading). With the rollback-file backup and with the
    database-copy backup (``ROLLBACK_FILE_LIMIT`` lowered). Besides: other exception types and
    the after-records seam, failures of the rollback file's own file operations, a real
-   "database or disk is full" (``PRAGMA max_page_count``), and the command line. Two bugs
-   found here are pinned by strict xfail tests (see their reasons).
+   "database or disk is full" (``PRAGMA max_page_count``), and the command line.
 2. The preview equals what is applied: the staged plan (planned action and values of every
    record), the counts, the items with their field diffs, the audit entries and the listed
    conflicts, compared with the database after the apply, column by column; for the rich
@@ -186,7 +185,7 @@ def _phases(log: list[Statement]) -> list[str]:
             phase, state = "commit", "committed"
         elif state == "committed":
             phase = "after-commit"
-        elif st.caller.startswith("_write_rollback_file"):
+        elif st.caller.startswith("_write_rollback_"):
             phase = "rollback-file"
         elif st.caller == "_check_foreign_keys":
             phase = "fk-check"
@@ -561,11 +560,6 @@ def _check_failed(ws: Workspace, ref: Reference, before: str, backups: set[str],
         assert INJECTED in error.message and "Es wurde nichts geändert" in error.message
     assert _db_digest(ws.db.path) == before, f"the database file changed: {where}"
     new = _backups(ws.db.path) - backups
-    if ref.phases[number - 1] == "rollback-file":
-        # known bug, pinned by test_failed_rollback_file_write_leaves_no_partial_file: the
-        # partial "<name>.vor-import.jsonl.tmp" stays behind (nothing else may). Remove this
-        # allowance together with that test's xfail marker.
-        new = {n for n in new if not n.endswith(".vor-import.jsonl.tmp")}
     copies = {n for n in new if n.endswith(".vor-import.sqlite")}
     assert not new - copies, f"a rollback file of the failed import is left: {new}, {where}"
     if ref.backup_suffix == ".jsonl":
@@ -739,11 +733,6 @@ def test_failures_through_the_command_line_are_messages_not_tracebacks(
 # --- failures of the rollback file itself, and a real full disk ---------------------------------
 
 
-class KnownBug(AssertionError):
-    """The check that a known bug fails (the xfail markers expect exactly this exception,
-    so that any other failure of these tests is reported as a failure)."""
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     """The smallest import with a rollback file: one new measure of a known sender."""
@@ -792,7 +781,7 @@ def _fail_rollback_file(where: str, small: Scenario, tmp_path: Path,
         with prepare_import(ws, bundle) as plan, monkeypatch.context() as m:
             m.setattr(importer, "sqlite3", _Sqlite3WithTrap(trap))
             if where == "query":  # the first statement inside _write_rollback_file
-                trap.fail_if = lambda st: st.caller.startswith("_write_rollback_file")
+                trap.fail_if = lambda st: st.caller.startswith("_write_rollback_")
             else:
                 m.setattr(importer, "os", _OsWith(where))
             with pytest.raises((UserError, OSError)) as caught:
@@ -809,24 +798,21 @@ def _fail_rollback_file(where: str, small: Scenario, tmp_path: Path,
 @pytest.mark.parametrize("where", ["query", "fsync", "replace"])
 def test_failed_rollback_file_write_fails_cleanly(
         where: str, small: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failing query for the pre-images is a UserError; the file system's own error (no
-    space at the fsync or the rename) comes as it is; the database file is unchanged."""
+    """A failing query for the pre-images, and the file system's own error (no space at the
+    fsync or the rename), are German messages (UserError, no traceback); the database file is
+    unchanged (checked in _fail_rollback_file)."""
     error, _left = _fail_rollback_file(where, small, tmp_path, monkeypatch)
-    assert isinstance(error, UserError if where == "query" else OSError)
+    assert isinstance(error, UserError)
+    if where != "query":
+        assert "Sicherung vor dem Import" in error.message
+        assert "Speicherplatz" in error.message and "nichts geändert" in error.message
 
 
-@pytest.mark.xfail(strict=True, raises=KnownBug, reason=(
-    "BUG importer._write_rollback_file: it writes '<db>.<time>.vor-import.jsonl.tmp' in "
-    "Sicherungen and renames it only at the end; when a query for the pre-images, the fsync "
-    "or os.replace fails, nothing removes the .tmp file (apply_import's cleanup only unlinks "
-    "`backup`, which is still None then). Fix: unlink tmp on any exception in "
-    "_write_rollback_file."))
 @pytest.mark.parametrize("where", ["query", "fsync", "replace"])
 def test_failed_rollback_file_write_leaves_no_partial_file(
         where: str, small: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _error, left = _fail_rollback_file(where, small, tmp_path, monkeypatch)
-    if left:
-        raise KnownBug(f"left in Sicherungen by the failed import: {sorted(left)}")
+    assert not left, f"left in Sicherungen by the failed import: {sorted(left)}"
 
 
 def _disk_full(con: sqlite3.Connection) -> None:
@@ -907,44 +893,18 @@ LONG_USER = "sachbearbeitung-" + "x" * 5000
 def test_full_disk_at_the_log_entry_changes_no_byte(small: Scenario, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLITE_FULL at the single-row insert of the log entry: SQLite has rolled the whole
-    transaction back by itself when apply_import reaches its ROLLBACK. The file is still
-    byte-identical, the error a UserError, and the import works afterwards."""
+    transaction back by itself, so apply_import issues no ROLLBACK of its own (which would fail
+    and hide the cause). The file is byte-identical, the error a UserError naming the full
+    disk, the rollback file of the import that never was is gone, and the import works
+    afterwards."""
     db = _copy(small, tmp_path / "t")
     full = _apply_on_full_disk(db, small, monkeypatch, at_log_entry=True, user=LONG_USER)
-    assert full.in_transaction_at_rollback is False  # SQLite's own rollback happened
+    assert full.in_transaction_at_rollback is None  # SQLite's own rollback happened
     assert full.error.__suppress_context__ and full.error.__cause__ is None
+    assert "database or disk is full" in full.error.message, full.error.message
+    assert not full.left, f"rollback file of the failed import left: {sorted(full.left)}"
     with open_workspace(db, user=LONG_USER) as ws, prepare_import(ws, small.bundle) as plan:
         assert apply_import(ws, plan).applied
-
-
-_AUTO_ROLLBACK_BUG = (
-    "BUG importer.apply_import: on SQLITE_FULL (likewise SQLITE_IOERR, SQLITE_NOMEM) in a "
-    "statement without a statement journal (the single-row inserts of the bookkeeping and the "
-    "log entry) SQLite rolls the transaction back itself; the `except BaseException: "
-    "con.execute('ROLLBACK')` then raises 'cannot rollback - no transaction is active', which "
-    "replaces the real error in the message and skips `backup.unlink()`, so the rollback file "
-    "of an import that never happened stays in Sicherungen. Fix: `if con.in_transaction: "
-    "con.execute('ROLLBACK')`, and unlink the rollback file in a finally.")
-
-
-@pytest.mark.xfail(strict=True, raises=KnownBug, reason=_AUTO_ROLLBACK_BUG)
-def test_full_disk_at_the_log_entry_leaves_no_rollback_file(
-        small: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = _copy(small, tmp_path / "t")
-    full = _apply_on_full_disk(db, small, monkeypatch, at_log_entry=True, user=LONG_USER)
-    assert full.in_transaction_at_rollback is False
-    if full.left:
-        raise KnownBug(f"rollback file of the failed import left: {sorted(full.left)}")
-
-
-@pytest.mark.xfail(strict=True, raises=KnownBug, reason=_AUTO_ROLLBACK_BUG)
-def test_full_disk_at_the_log_entry_is_reported_as_such(
-        small: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = _copy(small, tmp_path / "t")
-    full = _apply_on_full_disk(db, small, monkeypatch, at_log_entry=True, user=LONG_USER)
-    assert full.in_transaction_at_rollback is False
-    if "database or disk is full" not in full.error.message:
-        raise KnownBug(f"the user is told: {full.error.message}")
 
 
 # --- 2. the preview equals what is applied --------------------------------------------------------

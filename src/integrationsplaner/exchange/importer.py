@@ -333,7 +333,10 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                             f"{when:%d.%m.%Y um %H:%M} Uhr übernommen. Es wurde nichts geändert."
                             if when else "Nichts zu tun: alles ist bereits bekannt.")
     small = 0 < plan.record_changes < ROLLBACK_FILE_LIMIT
-    backup = ws.db.backup("vor-import") if plan.record_changes and not small else None
+    try:
+        backup = ws.db.backup("vor-import") if plan.record_changes and not small else None
+    except (OSError, sqlite3.Error) as exc:
+        raise _backup_failed(exc) from None
     con = sqlite3.connect(str(ws.db.path), isolation_level=None, check_same_thread=False)
     try:
         con.execute("PRAGMA foreign_keys=ON")
@@ -356,7 +359,10 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                 _check_foreign_keys(con, bulk)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # after some errors (a full disk, no memory) SQLite has rolled back by itself
+            if con.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # closing the connection rolls back
+                    con.execute("ROLLBACK")
             if small and backup is not None:  # the rollback file of an import that never was
                 backup.unlink(missing_ok=True)
             raise
@@ -371,6 +377,8 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
     except sqlite3.Error as exc:
         raise UserError(f"Das Bündel konnte nicht übernommen werden ({exc}). Es wurde nichts "
                         "geändert.") from None
+    except OSError as exc:  # the rollback file could not be written
+        raise _backup_failed(exc) from None
     finally:
         con.close()
     open_conflicts = _open_conflicts_of(ws, plan)
@@ -385,6 +393,12 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                         open_conflicts, backup, message)
 
 
+def _backup_failed(exc: BaseException) -> UserError:
+    return UserError(f"Die Sicherung vor dem Import konnte nicht angelegt werden ({exc}). Es "
+                     "wurde nichts geändert. Prüfen Sie den freien Speicherplatz und die "
+                     "Schreibrechte im Ordner „Sicherungen“ neben der Datenbank.")
+
+
 #: Below this many changed records the backup before an import is a rollback file (the
 #: pre-images of exactly the rows the import changes) instead of a copy of the whole database.
 ROLLBACK_FILE_LIMIT = 5000
@@ -394,8 +408,20 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
     """Write the rollback file of a small import (see docs/bundle-format.md, "Sicherung vor dem
     Import"), inside the write transaction so that the pre-images are exactly what the import
     replaces; fsynced before anything is written to the database."""
-    header = plan.header
     target = ws.db.backup_path("vor-import", ".jsonl")
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        _write_rollback_lines(ws, plan, con, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no partial file beside the backups
+        raise
+    return target
+
+
+def _write_rollback_lines(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection,
+                          tmp: Path) -> None:
+    header = plan.header
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def rows(sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
@@ -407,7 +433,6 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
     def top(table: str) -> int:
         return int(con.execute(f"SELECT coalesce(max(seq), 0) FROM main.{table}").fetchone()[0])
 
-    tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as out:
         # the positions before the import tie the file to this one application of the bundle
         out.write(encode({
@@ -448,8 +473,6 @@ def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connectio
                               "vorher": None}) + "\n")
         out.flush()
         os.fsync(out.fileno())
-    os.replace(tmp, target)
-    return target
 
 
 def _bulk_tables(plan: ImportPlan, con: sqlite3.Connection) -> list[str]:

@@ -323,6 +323,10 @@ class Database:
                 (self.meta.get("replica_id", ""),),
             )
             dest.commit()
+        except BaseException:
+            dest.close()
+            target.unlink(missing_ok=True)  # no half copy that looks like a backup
+            raise
         finally:
             dest.close()
             source.close()
