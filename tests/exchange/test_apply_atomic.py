@@ -53,7 +53,7 @@ from integrationsplaner.domain.model import (
     PartnerData,
 )
 from integrationsplaner.errors import UserError
-from integrationsplaner.exchange import importer
+from integrationsplaner.exchange import importer, rollback
 from integrationsplaner.exchange.conflicts import list_conflicts
 from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.exchange.format import (
@@ -772,7 +772,7 @@ class _OsWith:
 
 def _fail_rollback_file(where: str, small: Scenario, tmp_path: Path,
                         monkeypatch: pytest.MonkeyPatch) -> tuple[BaseException, set[str]]:
-    """Apply the small import failing at ``where`` of _write_rollback_file: the error and the
+    """Apply the small import failing at ``where`` of write_rollback_file: the error and the
     files it left in Sicherungen; the database file is checked to be unchanged."""
     db, bundle = _copy(small, tmp_path / "t"), small.bundle
     with open_workspace(db, user=TARGET_USER) as ws:
@@ -780,10 +780,10 @@ def _fail_rollback_file(where: str, small: Scenario, tmp_path: Path,
         trap = Trap()
         with prepare_import(ws, bundle) as plan, monkeypatch.context() as m:
             m.setattr(importer, "sqlite3", _Sqlite3WithTrap(trap))
-            if where == "query":  # the first statement inside _write_rollback_file
+            if where == "query":  # the first statement of the rollback file's
                 trap.fail_if = lambda st: st.caller.startswith("_write_rollback_")
             else:
-                m.setattr(importer, "os", _OsWith(where))
+                m.setattr(rollback, "os", _OsWith(where))
             with pytest.raises((UserError, OSError)) as caught:
                 apply_import(ws, plan)
         assert where != "query" or trap.fired

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -40,6 +39,7 @@ from integrationsplaner.exchange.reader import (
     BundleHeader,
     read_header,
 )
+from integrationsplaner.exchange.rollback import write_rollback_file
 from integrationsplaner.exchange.staging import check_references, create_stage, stage_records
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import utcnow
@@ -353,7 +353,7 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
         con.execute("BEGIN IMMEDIATE")
         try:
             if small:
-                backup = _write_rollback_file(ws, plan, con)
+                backup = write_rollback_file(ws, plan, con)
             _write(ws, plan, con, bulk)
             if checked_after:
                 _check_foreign_keys(con, bulk)
@@ -402,77 +402,6 @@ def _backup_failed(exc: BaseException) -> UserError:
 #: Below this many changed records the backup before an import is a rollback file (the
 #: pre-images of exactly the rows the import changes) instead of a copy of the whole database.
 ROLLBACK_FILE_LIMIT = 5000
-
-
-def _write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> Path:
-    """Write the rollback file of a small import (see docs/bundle-format.md, "Sicherung vor dem
-    Import"), inside the write transaction so that the pre-images are exactly what the import
-    replaces; fsynced before anything is written to the database."""
-    target = ws.db.backup_path("vor-import", ".jsonl")
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        _write_rollback_lines(ws, plan, con, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # no partial file beside the backups
-        raise
-    return target
-
-
-def _write_rollback_lines(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection,
-                          tmp: Path) -> None:
-    header = plan.header
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-    def rows(sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
-        cursor = con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
-
-    def top(table: str) -> int:
-        return int(con.execute(f"SELECT coalesce(max(seq), 0) FROM main.{table}").fetchone()[0])
-
-    with tmp.open("w", encoding="utf-8", newline="\n") as out:
-        # the positions before the import tie the file to this one application of the bundle
-        out.write(encode({
-            "format": "integrationsplaner-ruecksicherung", "format_version": 2,
-            "datenbank": ws.db.path.name, "replica_id": ws.db.replica_id,
-            "buendel_id": header.bundle_id, "absender": header.sender_office,
-            "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
-            "audit_bis": top("audit_log"), "protokoll_bis": top("exchange_log"),
-            "journal_bis": top("exchange_journal")}) + "\n")
-        for entity in ENTITY_ORDER:
-            table = TABLE_OF[entity]
-            for (rid,) in con.execute(f"SELECT id FROM stage.s_{entity} WHERE x_action = 'new' "
-                                      "ORDER BY x_rid"):
-                out.write(encode({"tabelle": table, "id": rid, "vorher": None}) + "\n")
-            for row in rows(f"SELECT m.* FROM main.{table} m JOIN stage.s_{entity} s ON "
-                            "s.id = m.id WHERE s.x_action = 'update' ORDER BY s.x_rid"):
-                out.write(encode({"tabelle": table, "id": row["id"], "vorher": row}) + "\n")
-        for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind = 'feld' AND "
-                        "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
-                        "c.record_id AND t.entity = c.entity)"):
-            out.write(encode({"tabelle": "exchange_conflicts", "vorher": row}) + "\n")
-        for table, where, params in (
-                ("exchange_received", "replica_id = ?", (header.sender_replica,)),
-                ("exchange_acks", "office_key = ? AND replica_id = ?",
-                 (header.sender_office, header.sender_replica))):
-            for row in rows(f"SELECT * FROM main.{table} WHERE {where}", params):
-                out.write(encode({"tabelle": table, "vorher": row}) + "\n")
-        # what the import learns: installations, and the key of a new sender
-        for replica in sorted(plan.bookkeeping.learned_replicas):
-            if not con.execute("SELECT 1 FROM main.exchange_replicas WHERE replica_id = ?",
-                               (replica,)).fetchone():
-                out.write(encode({"tabelle": "exchange_replicas", "id": replica,
-                                  "vorher": None}) + "\n")
-        if header.new_sender and not con.execute(
-                "SELECT 1 FROM main.exchange_keys WHERE fingerprint = ?",
-                (header.sender_fingerprint,)).fetchone():
-            out.write(encode({"tabelle": "exchange_keys", "id": header.sender_fingerprint,
-                              "vorher": None}) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
 
 
 def _bulk_tables(plan: ImportPlan, con: sqlite3.Connection) -> list[str]:

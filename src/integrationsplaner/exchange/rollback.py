@@ -1,5 +1,6 @@
-"""Taking back a small import with its rollback file (``Sicherungen/*.vor-import.jsonl``; the
-format is in docs/bundle-format.md, "Importing: replay and backup").
+"""The rollback file of a small import (``Sicherungen/*.vor-import.jsonl``; the format is in
+docs/bundle-format.md, "Importing: replay and backup"): written by the import inside its
+transaction (:func:`write_rollback_file`), and used to take the import back.
 
 A file belongs to one application of one bundle: its header holds the positions of the audit
 trail, the exchange log and the change journal just before the import. The import can be taken
@@ -16,16 +17,22 @@ bundle can be imported again.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.format import ENTITY_ORDER, TABLE_OF
 from integrationsplaner.exchange.lines import _LineError, strict_loads
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import BACKUP_DIR, utcnow
+
+if TYPE_CHECKING:
+    from integrationsplaner.exchange.importer import ImportPlan
 
 FILE_FORMAT = "integrationsplaner-ruecksicherung"
 FILE_VERSION = 2
@@ -64,6 +71,83 @@ class _File:
     changed: dict[str, list[dict[str, Any]]]  # table -> stored rows before the import
     before: dict[str, list[dict[str, Any]]]  # conflicts and bookkeeping rows before
     learned: dict[str, list[str]]  # exchange_replicas / exchange_keys -> keys the import added
+
+
+# --- writing (inside the import's transaction) -----------------------------------------------
+
+
+def write_rollback_file(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection) -> Path:
+    """Write the rollback file of a small import (see docs/bundle-format.md, "Sicherung vor dem
+    Import"), inside the write transaction so that the pre-images are exactly what the import
+    replaces; fsynced before anything is written to the database."""
+    target = ws.db.backup_path("vor-import", ".jsonl")
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        _write_rollback_lines(ws, plan, con, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no partial file beside the backups
+        raise
+    return target
+
+
+def _write_rollback_lines(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection,
+                          tmp: Path) -> None:
+    header = plan.header
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def rows(sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    def top(table: str) -> int:
+        return int(con.execute(f"SELECT coalesce(max(seq), 0) FROM main.{table}").fetchone()[0])
+
+    with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        # the positions before the import tie the file to this one application of the bundle
+        out.write(encode({
+            "format": FILE_FORMAT, "format_version": FILE_VERSION,
+            "datenbank": ws.db.path.name, "replica_id": ws.db.replica_id,
+            "buendel_id": header.bundle_id, "absender": header.sender_office,
+            "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+            "audit_bis": top("audit_log"), "protokoll_bis": top("exchange_log"),
+            "journal_bis": top("exchange_journal")}) + "\n")
+        for entity in ENTITY_ORDER:
+            table = TABLE_OF[entity]
+            for (rid,) in con.execute(f"SELECT id FROM stage.s_{entity} WHERE x_action = 'new' "
+                                      "ORDER BY x_rid"):
+                out.write(encode({"tabelle": table, "id": rid, "vorher": None}) + "\n")
+            for row in rows(f"SELECT m.* FROM main.{table} m JOIN stage.s_{entity} s ON "
+                            "s.id = m.id WHERE s.x_action = 'update' ORDER BY s.x_rid"):
+                out.write(encode({"tabelle": table, "id": row["id"], "vorher": row}) + "\n")
+        for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind = 'feld' AND "
+                        "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
+                        "c.record_id AND t.entity = c.entity)"):
+            out.write(encode({"tabelle": "exchange_conflicts", "vorher": row}) + "\n")
+        for table, where, params in (
+                ("exchange_received", "replica_id = ?", (header.sender_replica,)),
+                ("exchange_acks", "office_key = ? AND replica_id = ?",
+                 (header.sender_office, header.sender_replica))):
+            for row in rows(f"SELECT * FROM main.{table} WHERE {where}", params):
+                out.write(encode({"tabelle": table, "vorher": row}) + "\n")
+        # what the import learns: installations, and the key of a new sender
+        for replica in sorted(plan.bookkeeping.learned_replicas):
+            if not con.execute("SELECT 1 FROM main.exchange_replicas WHERE replica_id = ?",
+                               (replica,)).fetchone():
+                out.write(encode({"tabelle": "exchange_replicas", "id": replica,
+                                  "vorher": None}) + "\n")
+        if header.new_sender and not con.execute(
+                "SELECT 1 FROM main.exchange_keys WHERE fingerprint = ?",
+                (header.sender_fingerprint,)).fetchone():
+            out.write(encode({"tabelle": "exchange_keys", "id": header.sender_fingerprint,
+                              "vorher": None}) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+# --- reading and applying --------------------------------------------------------------------
 
 
 def _broken(path: Path, why: str) -> UserError:
