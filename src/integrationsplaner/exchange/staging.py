@@ -268,14 +268,12 @@ def stage_records(
                                 error = f"Zeile {line_no + count + 1} ist zu lang"
                             pending = b""
                             continue
-                        if not count:
-                            pass
-                        elif parallel:
+                        if count and parallel:
                             # the worker cuts the lines: one bytes object to hand over
                             futures.append(pool.submit(_worker_stage, entity, block, line_no))
                             while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
                                 take_shard(*futures.popleft().result())
-                        else:
+                        elif count:
                             take(*validate_lines(validator, spec, block.split(b"\n"), line_no))
                         line_no += count
                         if progress is not None and progress(done + records, total) is False:
