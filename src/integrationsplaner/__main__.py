@@ -4,4 +4,5 @@ import sys
 
 from integrationsplaner.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process of the import loads it again
+    sys.exit(main())

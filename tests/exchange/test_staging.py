@@ -105,3 +105,26 @@ def test_one_progress_bar_over_checking_and_planning(bundle: tuple[Path, Path, A
     values = [done for done, _total in seen]
     assert values == sorted(values)
     assert values[0] < 750 < values[-1] <= 1000
+
+
+def test_a_crashed_worker_is_not_reported_as_a_damaged_file(
+        bundle: tuple[Path, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (killed for lack of memory, say) ends the check with a
+    message that says so, not with "the file is damaged"."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from integrationsplaner.errors import UserError
+    from integrationsplaner.exchange.importer import prepare_import
+    from integrationsplaner.services.workspace import open_workspace
+
+    def dying_workers(_validator: Any) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(1, mp_context=staging.multiprocessing_context(),
+                                   initializer=os._exit, initargs=(9,))
+
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "_workers", dying_workers)
+    path, db, _key = bundle
+    with open_workspace(db, user="t") as ws, pytest.raises(UserError) as caught:
+        prepare_import(ws, path, trust_new_sender=True)
+    assert "Hilfsprozess" in caught.value.message and "beschädigt" not in caught.value.message

@@ -16,9 +16,11 @@ import sqlite3
 import zipfile
 import zlib
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.fastlines import validate_lines
 from integrationsplaner.exchange.format import (
     ENTITY_LABELS,
@@ -144,22 +146,31 @@ def _worker_stage(entity: str, block: bytes, line_no: int
 
 
 def _can_fork() -> bool:
-    """Worker processes only where they can be forked (Linux): a spawned worker of a frozen
-    Windows program would start the program again, and forking is unsafe on macOS."""
+    """Worker processes only on Linux, where they are forked from a fork server: a clean
+    process started for that, not this one, whose other threads (the window's background
+    loads) may hold SQLite's locks at the moment of a fork. (A spawned worker of a frozen
+    Windows program would start the program again, and forking is unsafe on macOS.)"""
     import multiprocessing
     import sys
 
-    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return (sys.platform.startswith("linux")
+            and "forkserver" in multiprocessing.get_all_start_methods()
             and hasattr(sqlite3.Connection, "deserialize"))  # the workers' rows arrive that way
 
 
-def _workers(validator: Validator) -> Any:
+def multiprocessing_context() -> Any:
+    """The start method of the workers (see _can_fork)."""
     import multiprocessing
+
+    return multiprocessing.get_context("forkserver")
+
+
+def _workers(validator: Validator) -> Any:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     count = max(1, min(4, os.cpu_count() or 1))
-    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+    return ProcessPoolExecutor(count, mp_context=multiprocessing_context(),
                                initializer=_worker_init,
                                initargs=(validator.offices, validator.areas, validator.concepts))
 
@@ -280,6 +291,10 @@ def stage_records(
                             raise ImportCancelled()
                     while futures:
                         take_shard(*futures.popleft().result())
+            except BrokenProcessPool:
+                raise UserError("Die Prüfung des Bündels wurde unterbrochen: ein Hilfsprozess "
+                                "wurde unerwartet beendet (zu wenig Arbeitsspeicher?). Es wurde "
+                                "nichts geändert. Bitte versuchen Sie es erneut.") from None
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                     RuntimeError, NotImplementedError):
                 raise _damaged(header.path) from None
