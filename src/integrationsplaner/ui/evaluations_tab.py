@@ -44,8 +44,6 @@ from integrationsplaner.ui.forms import (
     DateField,
     LineField,
     SpinField,
-    TableColumn,
-    TableField,
     TextField,
     describe,
 )
@@ -54,6 +52,7 @@ from integrationsplaner.ui.measure_editor import parse_optional_date, parse_opti
 from integrationsplaner.ui.models import Column, RowListModel
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab, make_table
+from integrationsplaner.ui.table_field import TableColumn, TableField
 from integrationsplaner.ui.tasks import run_task
 
 

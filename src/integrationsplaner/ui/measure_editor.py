@@ -55,8 +55,6 @@ from integrationsplaner.ui.forms import (
     DateField,
     Field,
     LineField,
-    TableColumn,
-    TableField,
     TextField,
     describe,
     ok_cancel,
@@ -64,6 +62,7 @@ from integrationsplaner.ui.forms import (
 from integrationsplaner.ui.history import history_model
 from integrationsplaner.ui.labels import Labels, plain_label
 from integrationsplaner.ui.models import Column, RowListModel
+from integrationsplaner.ui.table_field import TableColumn, TableField
 
 if TYPE_CHECKING:
     from integrationsplaner.services.measure_details import EvaluationSummary

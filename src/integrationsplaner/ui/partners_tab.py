@@ -34,8 +34,6 @@ from integrationsplaner.ui.forms import (
     ComboField,
     Field,
     LineField,
-    TableColumn,
-    TableField,
     TextField,
     describe,
 )
@@ -44,6 +42,7 @@ from integrationsplaner.ui.labels import Labels, plain_tooltip
 from integrationsplaner.ui.models import Column, RowListModel
 from integrationsplaner.ui.settings import Settings
 from integrationsplaner.ui.tab_base import ListEditorTab, make_table
+from integrationsplaner.ui.table_field import TableColumn, TableField
 
 
 class PartnerEditor(RecordEditor):
