@@ -64,7 +64,7 @@ from integrationsplaner.exchange.format import (
     escape_display,
 )
 from integrationsplaner.exchange.importer import ImportPlan, apply_import, prepare_import
-from integrationsplaner.exchange.planning import CATEGORIES, CREATE
+from integrationsplaner.exchange.planning import CATEGORIES, CREATE, DELETED_OTHER
 from integrationsplaner.services import evaluations, measures, partners
 from integrationsplaner.services.workspace import Workspace, open_workspace
 from integrationsplaner.store.database import BACKUP_DIR
@@ -983,7 +983,8 @@ def _conflict_lines(ws: Workspace) -> dict[tuple[str, str, str, str], list[tuple
         lines = result.setdefault(c.key, [])
         for _replica, _counter, value in c.others:
             if c.kind == "loeschen":
-                lines.append(("gelöscht", "geändert, nicht gelöscht"))
+                lines.append(("gelöscht" if c.current else "nicht gelöscht",
+                              DELETED_OTHER[value]))
             else:
                 lines.append((escape_display(c.current), escape_display(value)))
     return result
@@ -1117,7 +1118,8 @@ def _apply_and_compare(ws: Workspace, bundle: Path) -> Applied:
             continue
         current = decode_stored(next(f for f in SPECS[entity].fields if f.name == name),
                                 after[entity][rid][name])
-        assert kind == "feld" and json.loads(value) == current, (entity, rid, name, value)
+        assert kind == ("loeschen" if name == "deleted" else "feld"), (entity, rid, name, kind)
+        assert json.loads(value) == current, (entity, rid, name, value)
 
     # bookkeeping
     if book.received_to is not None:

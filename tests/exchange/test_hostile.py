@@ -304,6 +304,11 @@ CASES: list[tuple[str, Callable[..., None], str]] = [
     ("same_id_twice", _twice_different, "mehrfach"),
     ("dangling_reference", _dangling, "weder im Bündel"),
     ("another_office", _another_office, "vg-weilerbach"),
+    # a marker (null) is a sibling of the tombstone only; any other sibling is a value
+    ("null_sibling", _edit_measure(lambda r: r.update(
+        siblings={"title": [[next(iter(r["vv"])), 1, None]]})), "darf nicht leer"),
+    ("text_sibling_of_deleted", _edit_measure(lambda r: r.update(
+        siblings={"deleted": [[next(iter(r["vv"])), 1, "ja"]]})), "„deleted“"),
     ("ten_mb_text", _edit_measure(lambda r: r.update(description=_noise(10 * 1024**2))),
      "zu lang"),
 ]

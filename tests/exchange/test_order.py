@@ -26,10 +26,10 @@ Two things the exchange does by design, and so the property allows:
   docs/bundle-format.md). Such a refusal must change nothing; the bundle is imported again
   after the others (as a person would after importing the base) and must then be applied.
   Any other refusal fails the test.
-* delete-versus-edit conflicts ("loeschen") are flagged only where the deletion meets the
-  edit and do not travel, so they depend on the order; they are left out of the comparison,
-  and test_delete_conflict_in_any_order (xfail, strict) shows the difference on a minimal
-  example.
+
+Delete-versus-edit conflicts ("loeschen") are compared too: they travel in bundles as siblings
+of the tombstone field, so every order shows the same ones (test_delete_conflict_in_any_order
+holds the minimal example that failed before they did).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from integrationsplaner.domain.model import BudgetLineData, IndicatorData
+from integrationsplaner.exchange.conflicts import resolve
 from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.exchange.format import ENTITY_ORDER
 from integrationsplaner.exchange.importer import ImportResult, apply_import, prepare_import
@@ -342,21 +343,16 @@ def _comparable(ws: Workspace) -> dict[str, Any]:
     """What must not depend on the order: the dump (records with values, deleted flags, version
     vectors and field stamps; open conflicts as shown) and the kept conflict values that later
     merges and bundles use (every sibling whose winner is still the field's value, also one
-    that is not shown because its value equals the shown one).
-
-    Without the delete-versus-edit conflicts ("loeschen"): those are flagged only where the
-    deletion meets the edit (docs/bundle-format.md, "Merge") and never travel in a bundle, so
-    they depend on the order; test_delete_conflict_in_any_order shows it."""
+    that is not shown because its value equals the shown one), delete-versus-edit conflicts
+    included."""
     data = dump(ws)
-    data["conflicts"] = [c for c in data["conflicts"] if c[3] == "feld"]
     current: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
         (entity, r["id"]): (r["stamps"], r["origin_replica"])
         for entity in ENTITY_ORDER for r in data[entity]}
     con = sqlite3.connect(f"{ws.db.path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = con.execute("SELECT entity, record_id, field, replica, counter, value, "
-                           "winner_replica, winner_counter FROM exchange_conflicts "
-                           "WHERE kind = 'feld'").fetchall()
+                           "winner_replica, winner_counter FROM exchange_conflicts").fetchall()
     finally:
         con.close()
     kept: set[tuple[Any, ...]] = set()
@@ -439,7 +435,9 @@ def test_bundles_in_any_order_give_the_same_database(data: st.DataObject) -> Non
         event(f"target {office}")
         event(f"bundles: {len(eligible) // 4 * 4}-{len(eligible) // 4 * 4 + 3}")
         event(f"incremental bundles: {any(b.kind == 'inkrementell' for b in eligible)}")
-        event(f"open field conflicts: {bool(dumps[0]['conflicts'])}")
+        event(f"open field conflicts: {any(c[3] == 'feld' for c in dumps[0]['conflicts'])}")
+        event("open delete conflicts: "
+              f"{any(c[3] == 'loeschen' for c in dumps[0]['conflicts'])}")
         event(f"deleted records: {any(r['deleted'] for r in dumps[0]['measure'])}")
         event(f"dependent bundle before its base: {refusals > 0}")
         for n in (1, 2):
@@ -450,20 +448,12 @@ def test_bundles_in_any_order_give_the_same_database(data: st.DataObject) -> Non
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Order-dependent: a delete-versus-edit conflict ('loeschen') is flagged only where the "
-    "deletion (pc1) and the concurrent edit (pc2) meet in an import (planning: "
-    "merge._delete_conflict runs only for CONCURRENT version vectors) and never travels in a "
-    "bundle (export sends only 'feld' siblings). A database that gets the two as separate "
-    "bundles shows the conflict; one that gets the Kreis' relayed bundle first, which already "
-    "holds the merged tombstone, does not (the later bundles are 'local_newer'). Records, "
-    "deleted flags, vectors and stamps are equal; only the open conflict differs. Documented "
-    "('flagged as a conflict where it is seen', docs/bundle-format.md), but then the owning "
-    "office (pc1, pc2) never sees it when the Kreis relays first, and the Kreis, which sees "
-    "it, may not resolve it: expectation or code, to be decided"))
 def test_delete_conflict_in_any_order(tmp_path: Path) -> None:
-    """Minimal example found by the property above (shrunk by hand): the same bundles in two
-    orders, and the open delete-versus-edit conflict differs."""
+    """Minimal example found by the property above (shrunk by hand), which failed while delete
+    conflicts were only flagged where the deletion met the edit: the same bundles in two
+    orders, the second with the Kreis' relayed bundle (which already holds the merged
+    tombstone) before the two original ones. Both show the same open delete conflict, and so
+    do the two Landstuhl PCs themselves, which can resolve it."""
     kreis = make_ws(tmp_path / "k", KREIS, "kreis")
     pc1 = make_ws(tmp_path / "p1", LANDSTUHL, "pc1")
     pc2 = make_ws(tmp_path / "p2", LANDSTUHL, "pc2")
@@ -504,7 +494,23 @@ def test_delete_conflict_in_any_order(tmp_path: Path) -> None:
         if {k: v for k, v in first.items() if k != "conflicts"} != \
                 {k: v for k, v in second.items() if k != "conflicts"}:
             pytest.fail("the records differ, not only the conflicts")
-        assert second["conflicts"] == first["conflicts"]  # fails: [] != [loeschen]
+        assert second["conflicts"] == first["conflicts"]
+        # the owning office sees it too, at both PCs (it travels in the relayed bundle)
+        for pc in (pc1, pc2):
+            _import(pc, bundles["relayed"])
+            assert [c[3] for c in dump(pc)["conflicts"]] == ["loeschen"]
+        # PC 2 decides (the measure lives on); the decision closes it everywhere it travels
+        resolve(pc2, "measure", mid, "deleted", False, kind="loeschen")
+        decided = tmp_path / "decided.ipbundle"
+        export_bundle(pc2, decided)
+        for ws, sender in ((kreis, "pc2"), (pc1, "pc2")):
+            _import(ws, BundleFile(decided, sender, None, "voll"))
+        export_bundle(kreis, relayed)
+        _import(pc1, BundleFile(relayed, "kreis", None, "voll"))
+        for ws in workspaces:
+            state = dump(ws)
+            assert state["conflicts"] == [], ws.db.replica_id
+            assert [r["deleted"] for r in state["measure"]] == [False]
     finally:
         for ws in workspaces:
             ws.close()

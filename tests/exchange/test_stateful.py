@@ -16,7 +16,6 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from integrationsplaner.domain.versioning import dominates
 from integrationsplaner.exchange import importer
-from integrationsplaner.exchange.conflicts import list_conflicts
 from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.exchange.importer import apply_import, prepare_import
 from integrationsplaner.exchange.reader import BundleError
@@ -211,18 +210,13 @@ class ExchangeMachine(RuleBasedStateMachine):
         """Every write is current, kept as a conflict value, or superseded by a write that saw
         it; concurrent writes nobody has seen together are all kept (a flagged conflict)."""
         rows = {r["id"]: r for r in dump(ws)["measure"]}
-        open_values: dict[tuple[str, str], set[tuple[str, int]]] = {}
-        for c in list_conflicts(ws):
-            if c.kind == "feld":
-                open_values.setdefault((c.record_id, c.field), set()).update(
-                    (r, n) for r, n, _v in c.others)
         import sqlite3
 
         con = sqlite3.connect(f"{ws.db.path.resolve().as_uri()}?mode=ro", uri=True)
         siblings: dict[tuple[str, str], set[tuple[str, int]]] = {}
         for rid, field, replica, counter, wr, wc in con.execute(
                 "SELECT record_id, field, replica, counter, winner_replica, winner_counter "
-                "FROM exchange_conflicts WHERE kind = 'feld'"):
+                "FROM exchange_conflicts"):  # 'loeschen': the siblings of ``deleted``
             row = rows.get(rid)
             if row is None:
                 continue

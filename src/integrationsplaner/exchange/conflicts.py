@@ -114,10 +114,8 @@ def list_conflicts(ws: Workspace, record_ids: Iterable[str] | None = None) -> li
                 continue  # a later change of the field has superseded this conflict
             current = _plain(getattr(record, row.field))
             value = json.loads(row.value) if row.value is not None else None
-            if row.kind == "feld" and value == current:
-                continue
-            if row.kind == "loeschen" and not record.deleted:
-                continue
+            if value == current or (row.kind == "loeschen" and not record.deleted):
+                continue  # the same value from both sides (two PCs deleted it): no conflict
             info = result.get((row.entity, row.record_id, row.field, row.kind))
             if info is None:
                 label = " – ".join(str(getattr(record, c)) for c in LABEL_FIELDS[row.entity]

@@ -170,7 +170,7 @@ def export_bundle(
         replicas = dict(session.execute(
             select(KnownReplica.replica_id, KnownReplica.office_key)).all())
         conflict_rows = list(session.scalars(
-            select(ConflictValue).where(ConflictValue.kind == "feld")))
+            select(ConflictValue).where(ConflictValue.kind.in_(("feld", "loeschen")))))
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     public_hex = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()

@@ -487,9 +487,9 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection, bulk: list[
                         f"SELECT ?, ?, ?, ?, 'buendel', ?, '{entity}', id, '{CREATE}', NULL, "
                         f"NULL, NULL FROM stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid",
                         actor)
-    con.execute("DELETE FROM main.exchange_conflicts WHERE kind = 'feld' AND EXISTS (SELECT 1 "
-                "FROM stage.s_touched t WHERE t.record_id = exchange_conflicts.record_id AND "
-                "t.entity = exchange_conflicts.entity)")
+    con.execute("DELETE FROM main.exchange_conflicts WHERE kind IN ('feld', 'loeschen') AND "
+                "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
+                "exchange_conflicts.record_id AND t.entity = exchange_conflicts.entity)")
     con.execute("INSERT OR IGNORE INTO main.exchange_conflicts (entity, record_id, office_key, "
                 "field, kind, replica, counter, value, winner_replica, winner_counter, "
                 "detected_at, bundle_id) SELECT entity, record_id, office_key, field, kind, "

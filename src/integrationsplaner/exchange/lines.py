@@ -323,7 +323,8 @@ class Validator:
                     if not isinstance(item, list) or len(item) != 3 or not _valid_dot(
                             item[:2], vv):
                         raise _LineError("„siblings“ ist ungültig")
-                    self.value(by_name[key], item[2], spec.name)
+                    if not (key == "deleted" and item[2] is None):  # None: merge.EDITED
+                        self.value(by_name[key], item[2], spec.name)
                     out.append([item[0], item[1], item[2]])
                 clean[key] = out
             sib_text = canonical_json(clean) if clean else None

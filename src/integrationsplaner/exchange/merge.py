@@ -7,6 +7,16 @@ states keeps, per field, every (dot, value) that the other side has not seen or 
 value shown is the one with the largest ``(counter, replica)`` dot, the rest stay as siblings
 until a person resolves them. The join is commutative, associative and idempotent, so bundles
 can be imported in any order, twice, or relayed, and every database ends in the same state.
+
+The tombstone field ``deleted`` differs in two ways. A deletion wins: the shown value is the
+largest dot with the value true, if there is one. And a deletion that meets changes it has not
+seen (delete versus edit) keeps the dot of every such change as a sibling of ``deleted``
+with the value None (:data:`EDITED`, a *marker*: "the record was changed at this write, not
+deleted"). Being a sibling, a marker travels in bundles and merges like any other: it is kept
+until a side that has seen that write no longer keeps it (a person's decision is a new write of
+``deleted``), and dropped as soon as the record shows as not deleted (restored: nothing left to
+decide). So every database shows the same open delete conflict, whichever bundles meet where.
+A marker is never a value of the field: it never wins.
 """
 
 from __future__ import annotations
@@ -24,6 +34,13 @@ def dot_key(dot: Dot) -> tuple[int, str]:
     return (dot[1], dot[0])
 
 
+#: The tombstone field (see the module docstring).
+DELETED = "deleted"
+
+#: The value of a delete-versus-edit marker among the siblings of ``deleted``.
+EDITED = None
+
+
 @dataclass
 class State:
     vv: dict[str, int]
@@ -36,10 +53,28 @@ class State:
         return field_dot(self.stamps, self.origin, name)
 
     def field_set(self, name: str) -> dict[Dot, Any]:
+        """Every (dot, value) of the field: the shown one and the siblings (for ``deleted``
+        without the markers, which are no values: see :meth:`markers`)."""
         result = {self.dot(name): self.values.get(name)}
         for replica, counter, value in self.siblings.get(name, ()):
+            if value is EDITED and name == DELETED:
+                continue
             result.setdefault((replica, counter), value)
         return result
+
+    def markers(self) -> set[Dot]:
+        """The writes an open delete conflict holds against the deletion (see the module
+        docstring)."""
+        return {(r, c) for r, c, v in self.siblings.get(DELETED, ()) if v is EDITED}
+
+
+def winner_of(name: str, joined: dict[Dot, Any]) -> Dot:
+    """The dot of the shown value: the largest; for ``deleted`` the largest deletion, or
+    else the largest restore (markers never win)."""
+    if name == DELETED:
+        values = [d for d in joined if joined[d] is not EDITED] or list(joined)
+        return max(values, key=lambda d: (joined[d] is True, dot_key(d)))
+    return max(joined, key=dot_key)
 
 
 @dataclass
@@ -47,7 +82,7 @@ class DeleteConflict:
     """One side deleted the record while the other changed it, neither having seen the other."""
 
     delete_dot: Dot
-    edit_dot: Dot
+    edit_dots: list[Dot]  # every write the deletion has not seen, oldest first
     deleted_locally: bool
 
 
@@ -100,7 +135,7 @@ def join(local: State, remote: State, fields: Iterable[str]) -> Outcome:
     siblings: dict[str, list[tuple[str, int, Any]]] = {}
     for name in names:
         joined = _join_field(local, remote, name)
-        winner = max(joined, key=dot_key)
+        winner = winner_of(name, joined)
         values[name] = joined[winner]
         if winner != (origin, 1):
             stamps[name] = [winner[0], winner[1]]
@@ -109,10 +144,16 @@ def join(local: State, remote: State, fields: Iterable[str]) -> Outcome:
         if rest:
             siblings[name] = rest
     merged = State(merge_vv(local.vv, remote.vv), stamps, origin, values, siblings)
+    conflict = _delete_conflict(local, remote, merged, names)
+    if values.get(DELETED) is True:
+        markers = _markers(local, remote, merged, names, conflict)
+        if markers:
+            kept = merged.siblings.setdefault(DELETED, [])
+            kept += [(*d, EDITED) for d in markers if d not in merged.field_set(DELETED)]
+            kept.sort(key=lambda s: (s[1], s[0]))
     changed = [n for n in names if merged.values.get(n) != local.values.get(n)]
     new_conflicts = [n for n in names if _new_open(local, merged, n)]
-    return Outcome(order, merged, changed, new_conflicts,
-                   _delete_conflict(local, remote, merged, names))
+    return Outcome(order, merged, changed, new_conflicts, conflict)
 
 
 def _new_open(local: State, result: State, name: str) -> bool:
@@ -127,18 +168,39 @@ def _new_open(local: State, result: State, name: str) -> bool:
     return ({(r, c) for r, c, _v in after} | {result.dot(name)}) != (before | {local.dot(name)})
 
 
+def _markers(local: State, remote: State, merged: State, names: list[str],
+             conflict: DeleteConflict | None) -> set[Dot]:
+    """The markers of the merged (deleted) state: the writes newly found concurrent with the
+    deletion, and the markers of either side unless the other side has settled them (it has
+    seen the write, knows the deletion, and keeps no marker: it decided, restored, or deleted
+    after seeing the write); only writes the merged record still holds (a write superseded by a
+    later one is no change the deletion would lose: the later one is)."""
+    result = set(conflict.edit_dots) if conflict is not None else set()
+    shown = merged.dot(DELETED)
+    for side, other in ((local, remote), (remote, local)):
+        theirs = other.markers()
+        # the other side knows the deletion: it has seen it, or it shows its own
+        knows = dominates(other.vv, side.dot(DELETED)) or (
+            other.values.get(DELETED) is True and other.dot(DELETED) == shown)
+        result |= {d for d in side.markers()
+                   if d in theirs or not (knows and dominates(other.vv, d))}
+    held = {d for n in names if n != DELETED for d in merged.field_set(n)}
+    return result & held
+
+
 def _delete_conflict(local: State, remote: State, merged: State,
                      names: list[str]) -> DeleteConflict | None:
-    if not merged.values.get("deleted"):
+    if not merged.values.get(DELETED):
         return None
-    wd = merged.dot("deleted")
+    wd = merged.dot(DELETED)
     for deleter, editor, deleted_locally in ((remote, local, False), (local, remote, True)):
         if dominates(editor.vv, wd) or not dominates(deleter.vv, wd):
             continue
-        edits = [editor.dot(n) for n in names if n != "deleted"
-                 and not dominates(deleter.vv, editor.dot(n))]
+        # every write the editor still holds (shown, or kept as a sibling) counts
+        edits = [d for n in names if n != DELETED for d in editor.field_set(n)
+                 if not dominates(deleter.vv, d)]
         if edits:
-            return DeleteConflict(wd, max(edits, key=dot_key), deleted_locally)
+            return DeleteConflict(wd, sorted(set(edits), key=dot_key), deleted_locally)
     return None
 
 

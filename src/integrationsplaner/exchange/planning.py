@@ -34,7 +34,7 @@ from integrationsplaner.exchange.format import (
     encode_stored,
     escape_display,
 )
-from integrationsplaner.exchange.merge import State, join, open_siblings
+from integrationsplaner.exchange.merge import DELETED, EDITED, State, join, open_siblings
 from integrationsplaner.exchange.reader import BundleError, ImportCancelled
 from integrationsplaner.store.exchange_models import (
     Acknowledgement,
@@ -233,7 +233,7 @@ def _classify(plan: ImportPlan, entity: str) -> int:
     for row in new_with_siblings:
         remote = _state(spec, row[:n_cols], row[n_cols])
         _record_siblings(con, entity, remote, row[0], row[1], field_names)
-        conflicts = [(name, escape_display(remote.values.get(name)), escape_display(v))
+        conflicts = [_conflict_item(name, remote.values.get(name), v)
                      for name in field_names for _r, _c, v in open_siblings(remote, name)]
         _item(con, entity, spec, row[0], "conflict", row[1], remote.values, [], conflicts)
     pending = con.execute(
@@ -306,19 +306,10 @@ def _classify(plan: ImportPlan, entity: str) -> int:
         conflicts = []
         for name in outcome.new_conflicts:
             for _r, _c, other in open_siblings(merged, name):
-                conflicts.append((name, escape_display(merged.values.get(name)),
-                                  escape_display(other)))
+                conflicts.append(_conflict_item(name, merged.values.get(name), other))
                 con.execute("INSERT INTO s_changes VALUES (?, ?, ?, ?, ?, ?)",
                             (entity, record_id, CONFLICT, name,
                              _audit_text(merged.values.get(name)), _audit_text(other)))
-        dc = outcome.delete_conflict
-        if dc is not None:
-            con.execute("INSERT INTO s_conflicts VALUES (?, ?, ?, 'deleted', 'loeschen', ?, ?, "
-                        "?, ?, ?)", (entity, record_id, office, dc.edit_dot[0], dc.edit_dot[1],
-                                     "false", dc.delete_dot[0], dc.delete_dot[1]))
-            conflicts.append(("deleted", "gelöscht", "geändert, nicht gelöscht"))
-            con.execute("INSERT INTO s_changes VALUES (?, ?, ?, ?, ?, ?)",
-                        (entity, record_id, CONFLICT, "deleted", "true", "false"))
         _item(con, entity, spec, record_id, category, office, merged.values, diffs, conflicts)
     return int(con.execute(f"SELECT count(*) FROM s_{entity}").fetchone()[0])
 
@@ -332,13 +323,29 @@ def _item(con: sqlite3.Connection, entity: str, spec: EntitySpec, record_id: str
                  json.dumps({"diffs": diffs, "conflicts": conflicts}, ensure_ascii=False)))
 
 
+#: How the preview names the other side of a conflict of ``deleted``.
+DELETED_OTHER = {EDITED: "geändert, nicht gelöscht", False: "wiederhergestellt", True: "gelöscht"}
+
+
+def _conflict_item(name: str, shown: Any, other: Any) -> tuple[str, str, str]:
+    """A conflict as the preview lists it: field, shown value, the other value."""
+    if name == DELETED:
+        return name, "gelöscht" if shown else "nicht gelöscht", DELETED_OTHER[other]
+    return name, escape_display(shown), escape_display(other)
+
+
+def conflict_kind(name: str) -> str:
+    """``loeschen`` for the siblings of the tombstone (delete versus edit), else ``feld``."""
+    return "loeschen" if name == DELETED else "feld"
+
+
 def _record_siblings(con: sqlite3.Connection, entity: str, state: State, record_id: str,
                      office: str, names: tuple[str, ...]) -> None:
     for name in names:
         winner = state.dot(name)
         for replica, counter, value in state.siblings.get(name, ()):
-            con.execute("INSERT INTO s_conflicts VALUES (?, ?, ?, ?, 'feld', ?, ?, ?, ?, ?)",
-                        (entity, record_id, office, name, replica, counter,
+            con.execute("INSERT INTO s_conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (entity, record_id, office, name, conflict_kind(name), replica, counter,
                          json.dumps(value, ensure_ascii=False), winner[0], winner[1]))
 
 
@@ -361,15 +368,17 @@ def _state(spec: EntitySpec, row: tuple[Any, ...], siblings_text: str | None,
 
 def _local_siblings(con: sqlite3.Connection, entity: str
                     ) -> dict[str, dict[str, list[tuple[str, int, Any]]]]:
-    """Open same-field conflict values of local records, only where the field still shows the
-    value they lost against (a later edit of the field has superseded them)."""
+    """Open conflict values of local records (same field, and delete versus edit as siblings of
+    ``deleted``), only where the field still shows the value they lost against (a later edit
+    of the field has superseded them)."""
     spec = SPECS[entity]
     table = TABLE_OF[entity]
     result: dict[str, dict[str, list[tuple[str, int, Any]]]] = {}
     rows = con.execute(
         "SELECT c.record_id, c.field, c.replica, c.counter, c.value, c.winner_replica, "
         f"c.winner_counter, m.stamps, m.origin_replica FROM live.exchange_conflicts c JOIN "
-        f"live.{table} m ON m.id = c.record_id WHERE c.entity = ? AND c.kind = 'feld'",
+        f"live.{table} m ON m.id = c.record_id WHERE c.entity = ? AND c.kind IN ('feld', "
+        "'loeschen')",
         (entity,)).fetchall()
     names = set(spec.field_names)
     for rid, name, replica, counter, value, wr, wc, stamps_text, origin in rows:

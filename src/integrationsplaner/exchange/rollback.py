@@ -122,9 +122,9 @@ def _write_rollback_lines(ws: Workspace, plan: ImportPlan, con: sqlite3.Connecti
             for row in rows(f"SELECT m.* FROM main.{table} m JOIN stage.s_{entity} s ON "
                             "s.id = m.id WHERE s.x_action = 'update' ORDER BY s.x_rid"):
                 out.write(encode({"tabelle": table, "id": row["id"], "vorher": row}) + "\n")
-        for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind = 'feld' AND "
-                        "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
-                        "c.record_id AND t.entity = c.entity)"):
+        for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind IN ('feld', "
+                        "'loeschen') AND EXISTS (SELECT 1 FROM stage.s_touched t WHERE "
+                        "t.record_id = c.record_id AND t.entity = c.entity)"):
             out.write(encode({"tabelle": "exchange_conflicts", "vorher": row}) + "\n")
         for table, where, params in (
                 ("exchange_received", "replica_id = ?", (header.sender_replica,)),

@@ -63,8 +63,9 @@ class Acknowledgement(Base):
 class ConflictValue(Base):
     """A concurrent value of one field that lost the deterministic choice and waits for a person.
 
-    ``kind`` is ``feld`` (two installations changed the same field; travels in bundles as a
-    sibling) or ``loeschen`` (one side deleted, the other changed; recorded where it was seen).
+    ``kind`` is ``feld`` (two installations changed the same field) or ``loeschen`` (a sibling
+    of ``deleted``: one side deleted, the other changed; see exchange/merge.py); both travel in
+    bundles as siblings.
     ``winner_*`` is the dot of the field's current value when the conflict was recorded: once the
     field carries another dot, a later change has superseded the conflict.
     """
