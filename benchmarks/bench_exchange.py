@@ -98,7 +98,7 @@ def phase(args: argparse.Namespace) -> dict:
             result["plan_seconds"] = time.perf_counter() - start
             with plan:
                 t = time.perf_counter()
-                applied = apply_import(ws, plan)
+                applied = apply_import(ws, plan, exclusive=True)  # as the command line
                 result["apply_seconds"] = time.perf_counter() - t
             result["seconds"] = time.perf_counter() - start
             result["summary"] = applied.summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -412,3 +413,45 @@ def test_children_of_a_refused_record_are_refused_with_it(setting: dict[str, Any
         assert plan.rejected and plan.summary["refused"] == 3, plan.summary
     cascaded = "Maßnahme, zu dem dieser Datensatz gehört, wurde abgelehnt."
     assert {("indicator", cascaded), ("budget_line", cascaded)} <= reasons
+
+
+@pytest.mark.parametrize("measure_here", [False, True], ids=["fresh", "measure-here"])
+def test_a_part_of_another_office_than_its_measure_is_refused(
+        setting: dict[str, Any], tmp_path: Path, capsys, measure_here: bool) -> None:
+    """The Kreis relays records of several offices; an indicator that Weilerbach claims (with
+    Weilerbach's installation in its vector) under Landstuhl's measure is refused, whether the
+    measure arrives with it or is here already."""
+    from integrationsplaner.exchange.importer import prepare_import
+    from integrationsplaner.services.workspace import open_workspace
+
+    kreis = make_ws(tmp_path / "k", "kreis-kl", "kreis")
+    kdb = kreis.path
+    kreis.close()
+    for bundle in (setting["good"], setting["foreign"]):
+        assert main(["import", "--db", str(kdb), str(bundle), "--trust-new-sender"]) == 0
+    relayed = tmp_path / "relayed.ipbundle"
+    assert main(["export", "--db", str(kdb), "--out", str(relayed), "--full"]) == 0
+    with open_workspace(kdb) as kws:
+        key = private_key(kws)
+    weilerbach = read_bundle(setting["foreign"])[0]["sender"]["replica"]
+    manifest, entries = read_bundle(relayed)
+    indicators = _lines(entries, "records/indicators.jsonl")
+    indicators[0].update(id=str(uuid.uuid4()), office_key="vg-weilerbach",
+                         origin_replica=weilerbach, vv={weilerbach: 1})
+    _put(entries, "records/indicators.jsonl", indicators)
+    out = tmp_path / "claimed.ipbundle"
+    write_bundle(out, manifest, entries, key)
+    target = make_ws(tmp_path / "t", "kreis-kl", "target")
+    db = target.path
+    target.close()
+    if measure_here:
+        assert main(["import", "--db", str(db), str(setting["good"]),
+                     "--trust-new-sender"]) == 0
+    before = file_digest(db)
+    with open_workspace(db) as ws, prepare_import(ws, out, trust_new_sender=True) as plan:
+        refused = plan.items("refused", 10)
+        assert [(i.entity, i.record_id) for i in refused] == [
+            ("indicator", indicators[0]["id"])]
+        assert "nicht derselben Dienststelle wie Maßnahme" in refused[0].reason
+    assert file_digest(db) == before
+    capsys.readouterr()

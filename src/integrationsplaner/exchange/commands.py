@@ -90,7 +90,7 @@ def import_command(args: argparse.Namespace) -> int:
                 if plan.rejected:
                     raise BundleError(refusal_message(plan))
                 return EXIT_OK  # nothing applied: 3 means applied with open conflicts
-            result = apply_import(ws, plan)
+            result = apply_import(ws, plan, exclusive=True)  # nothing else runs here
             if args.json:
                 _print_json({"plan": plan.as_dict(), "ergebnis": result.as_dict()})
             else:

@@ -321,8 +321,12 @@ def refusal_message(plan: ImportPlan) -> str:
             f"{plan.summary['refused']} ({text}). Es wurde nichts geändert.")
 
 
-def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
-    """Back up, then write the plan in one transaction. Refuses a plan of refusals only."""
+def apply_import(ws: Workspace, plan: ImportPlan, *, exclusive: bool = False) -> ImportResult:
+    """Back up, then write the plan in one transaction. Refuses a plan of refusals only.
+
+    ``exclusive``: the caller has the database to itself while this runs, no other thread
+    opens it (the command line); a large first import may then use a rollback journal
+    (see _rollback_journal)."""
     header = plan.header
     if plan.rejected:
         raise BundleError(refusal_message(plan))
@@ -350,23 +354,26 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
         checked_after = _insert_only_bulk(plan, con, bulk)
         if checked_after:
             con.execute("PRAGMA foreign_keys=OFF")  # not inside a transaction
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            if small:
-                backup = write_rollback_file(ws, plan, con)
-            _write(ws, plan, con, bulk)
-            if checked_after:
-                _check_foreign_keys(con, bulk)
-            con.execute("COMMIT")
-        except BaseException:
-            # after some errors (a full disk, no memory) SQLite has rolled back by itself
-            if con.in_transaction:
-                with contextlib.suppress(sqlite3.Error):  # closing the connection rolls back
-                    con.execute("ROLLBACK")
-            if small and backup is not None:  # the rollback file of an import that never was
-                backup.unlink(missing_ok=True)
-            raise
-        if not small:
+        with contextlib.ExitStack() as stack:
+            journal = bool(exclusive and bulk) and stack.enter_context(
+                _rollback_journal(ws, plan, con))
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if small:
+                    backup = write_rollback_file(ws, plan, con)
+                _write(ws, plan, con, bulk)
+                if checked_after:
+                    _check_foreign_keys(con, bulk)
+                con.execute("COMMIT")
+            except BaseException:
+                # after some errors (a full disk, no memory) SQLite has rolled back by itself
+                if con.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):  # closing the connection rolls back
+                        con.execute("ROLLBACK")
+                if small and backup is not None:  # the rollback file of an import that never was
+                    backup.unlink(missing_ok=True)
+                raise
+        if not small and not journal:
             # the write-ahead log of a large import is as large as what it wrote (about 1 GB for
             # 100,000 measures) and would stay on disk while the program runs; the commit has
             # copied it into the database file, so give that space back (best effort, without
@@ -391,6 +398,43 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
                     "(Austausch → Konflikte).")
     return ImportResult(header.bundle_id, header.sender_office, True, False, plan.summary,
                         open_conflicts, backup, message)
+
+
+@contextlib.contextmanager
+def _rollback_journal(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection
+                      ) -> Iterator[bool]:
+    """Whether the import's transaction runs with a rollback journal instead of the write-ahead
+    log (switched back afterwards, also after a failure).
+
+    For a large first import: in a database that held few records almost every page the import
+    writes is new, and new pages need no journal, so each is written once. Through the log each
+    is written twice (log, then database), and the log grows as large as the data (about 1 GB
+    for 100,000 measures). SQLite only switches when no other connection has the file open;
+    otherwise (False) the log is used as always. The caller must make sure that no other
+    connection is opened meanwhile (readers would wait for the commit)."""
+    with contextlib.suppress(sqlite3.Error):  # the plan's read-only view of this database
+        plan.con.execute("DETACH DATABASE live")
+    ws.db.release_connections()
+    try:
+        con.execute("PRAGMA busy_timeout=0")
+        switched = con.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    except sqlite3.OperationalError:  # another connection has the file open
+        switched = False
+    finally:
+        con.execute("PRAGMA busy_timeout=5000")
+    try:
+        if switched:
+            con.execute("PRAGMA synchronous=FULL")  # with a rollback journal NORMAL is not
+            # safe against a power failure
+        yield switched
+    finally:
+        if switched:
+            con.execute("PRAGMA synchronous=NORMAL")
+            with contextlib.suppress(sqlite3.Error):  # every connection sets it again anyway
+                con.execute("PRAGMA journal_mode=WAL")
+        with contextlib.suppress(sqlite3.Error):
+            plan.con.execute("ATTACH DATABASE ? AS live",
+                             (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
 
 
 def _backup_failed(exc: BaseException) -> UserError:

@@ -170,12 +170,20 @@ def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
     if entity in OWNER_PARENT:
         column, parent = OWNER_PARENT[entity]
         ptable = TABLE_OF[parent]
-        _refuse(con, entity,
-                f"office_key != COALESCE((SELECT m.office_key FROM live.{ptable} m WHERE m.id = "
-                f"s_{entity}.{column}), (SELECT p.office_key FROM s_{parent} p WHERE p.id = "
-                f"s_{entity}.{column}))", (),
-                f"{label} gehört nicht derselben Dienststelle wie "
-                f"{ENTITY_LABELS[parent]}; so etwas kann nur ein verfälschtes Bündel enthalten.")
+        here = _live_has_rows(con, ptable)
+        owners = {o for o, _r in pairs} | {o for (o,) in con.execute(
+            f"SELECT DISTINCT office_key FROM s_{parent}")}
+        if here:
+            owners |= {o for (o,) in con.execute(f"SELECT DISTINCT office_key FROM live.{ptable}")}
+        if len(owners) > 1:  # with one office in play no record can belong to another
+            owner = f"(SELECT p.office_key FROM s_{parent} p WHERE p.id = s_{entity}.{column})"
+            if here:
+                owner = (f"COALESCE((SELECT m.office_key FROM live.{ptable} m WHERE m.id = "
+                         f"s_{entity}.{column}), {owner})")
+            _refuse(con, entity, f"office_key != {owner}", (),
+                    f"{label} gehört nicht derselben Dienststelle wie "
+                    f"{ENTITY_LABELS[parent]}; so etwas kann nur ein verfälschtes Bündel "
+                    "enthalten.")
 
 
 def _live_has_rows(con: sqlite3.Connection, table: str) -> bool:

@@ -332,6 +332,15 @@ class Database:
             source.close()
         return target
 
+    def release_connections(self) -> None:
+        """Close the idle connections (the pool's, and the reader of the thread that opened the
+        database); they are opened again on next use. Call from the thread that opened it."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._engine is not None:
+            self._engine.dispose()
+
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
