@@ -127,3 +127,18 @@ def test_history_takes_back_the_last_small_import(qtbot, tmp_path: Path) -> None
     finally:
         kreis.close()
         pc1.close()
+
+
+def test_the_other_side_of_a_delete_conflict_is_named() -> None:
+    """A marker (None) is a change, a sibling false a restore (exchange/merge.py)."""
+    from integrationsplaner.exchange.conflicts import ConflictInfo
+    from integrationsplaner.ui.exchange.conflicts_dialog import _lived_on
+
+    def info(*values: object) -> ConflictInfo:
+        return ConflictInfo("measure", "m", "vg-landstuhl", "HF1-01", "deleted", "loeschen",
+                            True, ("a", 2), [("b", n, v) for n, v in enumerate(values, 1)],
+                            None)
+
+    assert _lived_on(info(None)) == "geändert (nicht gelöscht)"
+    assert _lived_on(info(False)) == "wiederhergestellt (nicht gelöscht)"
+    assert _lived_on(info(False, None)) == "wiederhergestellt und geändert (nicht gelöscht)"

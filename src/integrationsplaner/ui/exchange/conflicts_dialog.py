@@ -26,6 +26,14 @@ from integrationsplaner.ui import msgbox
 from integrationsplaner.ui.exchange.common import _named
 
 
+def _lived_on(c: ConflictInfo) -> str:
+    """The other side of a delete conflict: changed (a marker), restored, or both."""
+    values = [v for _r, _n, v in c.others]
+    what = [text for text, found in (("wiederhergestellt", False in values),
+                                     ("geändert", None in values)) if found]
+    return " und ".join(what or ["geändert"]) + " (nicht gelöscht)"
+
+
 def _to_text(value: Any) -> str:
     if value is None:
         return ""
@@ -133,7 +141,7 @@ class ConflictsDialog(QDialog):
             return
         if c.kind == "loeschen":
             self.current.setPlainText("gelöscht")
-            self.other.setPlainText("geändert (nicht gelöscht)")
+            self.other.setPlainText(_lived_on(c))
             self.merged.setPlainText("")
             self.merged.setReadOnly(True)
             self.take_merged.setEnabled(False)
