@@ -74,6 +74,17 @@ def _edit_measure(change: Callable[[dict[str, Any]], Any]) -> Callable[..., None
     return build
 
 
+def _sibling(name: str, value: Any, *, deleted: bool = False,
+             twice: bool = False) -> Callable[..., None]:
+    """The first measure with one sibling of ``name`` at a later write of its installation."""
+    def change(r: dict[str, Any]) -> None:
+        replica = r["origin_replica"]
+        r["vv"][replica] += 1
+        r["deleted"] = deleted
+        r["siblings"] = {name: [[replica, r["vv"][replica], value]] * (2 if twice else 1)}
+    return _edit_measure(change)
+
+
 def _raw_measure_line(text_of: Callable[[str], str]) -> Callable[..., None]:
     def build(s: dict[str, Any], out: Path) -> None:
         manifest, entries = read_bundle(s["good"])
@@ -306,10 +317,16 @@ CASES: list[tuple[str, Callable[..., None], str]] = [
     ("dangling_reference", _dangling, "weder im Bündel"),
     ("another_office", _another_office, "vg-weilerbach"),
     # a marker (null) is a sibling of the tombstone only; any other sibling is a value
-    ("null_sibling", _edit_measure(lambda r: r.update(
-        siblings={"title": [[next(iter(r["vv"])), 1, None]]})), "darf nicht leer"),
-    ("text_sibling_of_deleted", _edit_measure(lambda r: r.update(
-        siblings={"deleted": [[next(iter(r["vv"])), 1, "ja"]]})), "„deleted“"),
+    ("null_sibling", _sibling("title", None), "darf nicht leer"),
+    ("text_sibling_of_deleted", _sibling("deleted", "ja", deleted=True), "„deleted“"),
+    # siblings a merge never leaves: a deletion or a marker beside a record shown as not
+    # deleted (a deletion always wins: it would flip the record later), the field's own write
+    # as its sibling, one write twice
+    ("planted_deletion", _sibling("deleted", True), "„siblings“ ist ungültig"),
+    ("planted_marker", _sibling("deleted", None), "„siblings“ ist ungültig"),
+    ("sibling_of_its_own_write", _edit_measure(lambda r: r.update(
+        siblings={"title": [[r["origin_replica"], 1, "x"]]})), "„siblings“ ist ungültig"),
+    ("same_sibling_twice", _sibling("title", "x", twice=True), "„siblings“ ist ungültig"),
     ("ten_mb_text", _edit_measure(lambda r: r.update(description=_noise(10 * 1024**2))),
      "zu lang"),
 ]

@@ -219,3 +219,35 @@ def test_second_instance_is_told_and_nothing_corrupts(tmp_path: Path) -> None:
         holder.communicate("\n", timeout=30)
     with open_workspace(path) as ws:  # usable again once the other instance has gone
         assert measures.count_measures(ws) == 0
+
+
+def test_delete_conflicts_of_before_markers_are_carried_over(tmp_path: Path) -> None:
+    """0003: a change a deletion had not seen was stored as 'false' (now: a marker, null), a
+    concurrent value of ``deleted`` as kind 'feld' (now 'loeschen'); and back."""
+    path = tmp_path / "old.sqlite"
+    create_workspace(path, "vg-landstuhl").close()
+    migrations.downgrade(path, "0002_exchange")
+    con = sqlite3.connect(path)
+    rows = [("loeschen", "deleted", "false"), ("feld", "deleted", "true"),
+            ("feld", "title", '"Sprachcafé"')]
+    con.executemany(
+        "INSERT INTO exchange_conflicts (entity, record_id, office_key, field, kind, replica, "
+        "counter, value, winner_replica, winner_counter, detected_at) VALUES ('measure', 'm', "
+        "'vg-landstuhl', ?, ?, 'r2', ?, ?, 'r1', 2, '2026-11-23 12:00:00')",
+        [(field, kind, n, value) for n, (kind, field, value) in enumerate(rows, 1)])
+    con.commit()
+    con.close()
+
+    def stored() -> list[tuple[str, str, str]]:
+        con = sqlite3.connect(path)
+        try:
+            return con.execute("SELECT kind, field, value FROM exchange_conflicts "
+                               "ORDER BY counter").fetchall()
+        finally:
+            con.close()
+
+    migrations.upgrade(path, "0002_exchange")
+    assert stored() == [("loeschen", "deleted", "null"), ("loeschen", "deleted", "true"),
+                        ("feld", "title", '"Sprachcafé"')]
+    migrations.downgrade(path, "0002_exchange")
+    assert stored() == [(kind, field, value) for kind, field, value in rows]

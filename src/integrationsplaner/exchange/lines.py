@@ -319,11 +319,21 @@ class Validator:
                         0 < len(items) <= MAX_SIBLINGS):
                     raise _LineError("„siblings“ ist ungültig")
                 out = []
+                # a sibling is another write than the field's own, each one once
+                seen = {tuple(stamps.get(key) or (origin, 1))}
                 for item in items:
                     if not isinstance(item, list) or len(item) != 3 or not _valid_dot(
-                            item[:2], vv):
+                            item[:2], vv) or (item[0], item[1]) in seen:
                         raise _LineError("„siblings“ ist ungültig")
-                    if not (key == "deleted" and item[2] is None):  # None: merge.EDITED
+                    seen.add((item[0], item[1]))
+                    if key == "deleted":
+                        # markers (None: merge.EDITED) and deletions only beside a deletion
+                        # shown (a deletion always wins), as a merge leaves them
+                        if item[2] is not False and record["deleted"] is not True:
+                            raise _LineError("„siblings“ ist ungültig")
+                        if item[2] is not None:
+                            self.value(by_name[key], item[2], spec.name)
+                    else:
                         self.value(by_name[key], item[2], spec.name)
                     out.append([item[0], item[1], item[2]])
                 clean[key] = out

@@ -12,11 +12,13 @@ The tombstone field ``deleted`` differs in two ways. A deletion wins: the shown 
 largest dot with the value true, if there is one. And a deletion that meets changes it has not
 seen (delete versus edit) keeps the dot of every such change as a sibling of ``deleted``
 with the value None (:data:`EDITED`, a *marker*: "the record was changed at this write, not
-deleted"). Being a sibling, a marker travels in bundles and merges like any other: it is kept
-until a side that has seen that write no longer keeps it (a person's decision is a new write of
-``deleted``), and dropped as soon as the record shows as not deleted (restored: nothing left to
-decide). So every database shows the same open delete conflict, whichever bundles meet where.
-A marker is never a value of the field: it never wins.
+deleted"). Being a sibling, a marker travels in bundles. It is kept until the other side of a
+merge has settled it (seen the write, knows the deletion, and keeps no marker: a person decided,
+which is a new write of ``deleted``), until the write is superseded, or until the record shows
+as not deleted (restored: nothing left to decide); see :func:`_markers`. So every database
+shows the same open delete conflict, whichever bundles meet where (exactly so with one deleting
+installation: the markers are relative to the deletion shown, which may change while several
+installations delete and restore concurrently). A marker is never a value: it never wins.
 """
 
 from __future__ import annotations
@@ -83,7 +85,6 @@ class DeleteConflict:
 
     delete_dot: Dot
     edit_dots: list[Dot]  # every write the deletion has not seen, oldest first
-    deleted_locally: bool
 
 
 @dataclass
@@ -193,14 +194,14 @@ def _delete_conflict(local: State, remote: State, merged: State,
     if not merged.values.get(DELETED):
         return None
     wd = merged.dot(DELETED)
-    for deleter, editor, deleted_locally in ((remote, local, False), (local, remote, True)):
+    for deleter, editor in ((remote, local), (local, remote)):
         if dominates(editor.vv, wd) or not dominates(deleter.vv, wd):
             continue
         # every write the editor still holds (shown, or kept as a sibling) counts
         edits = [d for n in names if n != DELETED for d in editor.field_set(n)
                  if not dominates(deleter.vv, d)]
         if edits:
-            return DeleteConflict(wd, sorted(set(edits), key=dot_key), deleted_locally)
+            return DeleteConflict(wd, sorted(set(edits), key=dot_key))
     return None
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0002_exchange"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_exchange")
+SCHEMA_HEAD = "0003_delete_markers"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_exchange", "0003_delete_markers")
 
 _HERE = Path(__file__).resolve().parent
 
