@@ -48,7 +48,7 @@ def offices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 
 
 def _apply(ws: Workspace, path: Path, *, exclusive: bool) -> importer.ImportResult:
-    with importer.prepare_import(ws, path) as plan:
+    with importer.prepare_import(ws, path, trust_new_sender=True) as plan:
         return importer.apply_import(ws, plan, exclusive=exclusive)
 
 
@@ -156,4 +156,49 @@ def test_the_command_line_uses_it(offices: dict[str, Any], tmp_path: Path, capsy
     assert "PRAGMA journal_mode=DELETE" in offices["statements"]
     assert _journal_mode(target) == "wal"
     with open_workspace(target) as ws:
+        assert dump(ws) == dump(offices["pc1"])
+
+
+_KILLED_IMPORT = """
+import os, sys
+from pathlib import Path
+from integrationsplaner.exchange import importer
+from integrationsplaner.services.workspace import open_workspace
+
+importer.BULK_MIN_RECORDS = 5
+importer._APPLY_CACHE_KIB = 64  # pages reach the file before the commit (the cache spills)
+importer._after_records_hook = lambda: os.kill(os.getpid(), 9)
+if __name__ == "__main__":
+    ws = open_workspace(Path(sys.argv[1]))
+    with importer.prepare_import(ws, Path(sys.argv[2]), trust_new_sender=True) as plan:
+        importer.apply_import(ws, plan, exclusive=True)
+"""
+
+
+@pytest.mark.parametrize("readonly", [False, True], ids=["open", "open-to-check"])
+def test_a_killed_import_is_rolled_back_on_the_next_open(
+        offices: dict[str, Any], tmp_path: Path, readonly: bool) -> None:
+    """The process dies inside the transaction (a power failure, the task manager): the next
+    open rolls the journal back, also one only for checking, and the import then goes in."""
+    import subprocess
+    import sys
+
+    from integrationsplaner.services.workspace import create_workspace, open_workspace
+
+    target = tmp_path / "kreis-neu.sqlite"
+    create_workspace(target, "kreis-kl").close()
+    with open_workspace(target) as ws:
+        before = dump(ws)
+    script = tmp_path / "killed_import.py"
+    script.write_text(_KILLED_IMPORT)
+    done = subprocess.run([sys.executable, str(script), str(target), str(offices["bundle"])],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9, done.stderr
+    assert target.with_name(target.name + "-journal").exists()  # a hot journal is left
+    with open_workspace(target, readonly=readonly) as ws:
+        assert dump(ws) == before
+    assert _journal_mode(target) == "wal"
+    assert _journal_files(target) == []
+    with open_workspace(target) as ws:
+        assert _apply(ws, offices["bundle"], exclusive=True).applied
         assert dump(ws) == dump(offices["pc1"])

@@ -18,7 +18,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,7 +103,8 @@ def inspect_file(path: Path) -> None:
     change_counter, page_count = struct.unpack(">II", header[24:32])
     (valid_for,) = struct.unpack(">I", header[92:96])
     (application_id,) = struct.unpack(">I", header[68:72])
-    if valid_for == change_counter and size < page_size * page_count:
+    if valid_for == change_counter and size < page_size * page_count and not _journal_of(
+            path).exists():  # with a rollback journal the header is not the last word
         raise DatabaseError(
             f"Die Datenbank {_describe(path)} ist unvollständig (abgeschnitten, {size:,} statt "
             f"{page_size * page_count:,} Bytes). Spielen Sie eine Sicherung aus dem Ordner "
@@ -114,6 +115,27 @@ def inspect_file(path: Path) -> None:
             f"{_describe(path)} ist eine SQLite-Datei, aber keine Integrationsplaner-Datenbank. "
             "Wählen Sie die richtige Datei."
         )
+
+
+def _journal_of(path: Path) -> Path:
+    return path.with_name(path.name + "-journal")
+
+
+def _recover_interrupted_write(path: Path) -> None:
+    """Roll back a write transaction that was interrupted while the database had a rollback
+    journal (a large first import of the command line, importer._rollback_journal, killed or cut
+    off by a power failure): SQLite does it on the first read of a connection that may write,
+    and until then a read-only connection cannot read the file at all. Only while nobody else
+    has the database open (the caller holds the lock file)."""
+    if not _journal_of(path).exists():
+        return
+    with suppress(sqlite3.Error):  # not our file, or not writable: reported later
+        con = sqlite3.connect(str(path), timeout=5)
+        try:
+            con.execute("PRAGMA schema_version").fetchone()
+            con.execute("PRAGMA journal_mode=WAL")  # the program's mode again
+        finally:
+            con.close()
 
 
 def read_revision(path: Path) -> str:
@@ -375,6 +397,18 @@ def open_database(path: Path | str, *, readonly: bool = False) -> Database:
         _check_writable(path)
     lock = None if readonly else _acquire_lock(path)
     try:
+        if lock is not None:
+            _recover_interrupted_write(path)
+        elif _journal_of(path).exists():
+            try:
+                probe = _acquire_lock(path)
+            except DatabaseError:  # in use by another program, or a folder without write access
+                pass
+            else:
+                try:
+                    _recover_interrupted_write(path)
+                finally:
+                    probe.release()
         revision = read_revision(path)
         if revision not in KNOWN_REVISIONS:
             raise NewerDatabaseError(
