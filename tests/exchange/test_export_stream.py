@@ -158,3 +158,42 @@ def test_failing_write_leaves_nothing(tmp_path: Path, monkeypatch, where: str) -
         assert _leftovers(tmp_path) == []
     finally:
         ws.close()
+
+
+def test_more_open_values_than_a_receiver_takes(tmp_path: Path) -> None:
+    """A field with more open conflict values than a bundle may carry per field (MAX_SIBLINGS):
+    the newest travel, so the receiver takes the bundle and shows the conflict open."""
+    from integrationsplaner.exchange.conflicts import list_conflicts
+    from integrationsplaner.exchange.format import MAX_SIBLINGS
+
+    from .helpers import trust_all
+
+    pc1 = make_ws(tmp_path / "l1", "vg-landstuhl", "landstuhl-pc1")
+    kreis = make_ws(tmp_path / "k", "kreis-kl", "kreis")
+    try:
+        trust_all([pc1, kreis], tmp_path / "keys")
+        mid = new_measure(pc1, "HF1-01", "Sprachcafé")
+        replica = pc1.db.replica_id
+        extra = MAX_SIBLINGS + 10
+        con = sqlite3.connect(pc1.db.path)
+        with con:  # deleted at write 100, which met that many changes it had not seen
+            con.execute("UPDATE measures SET deleted = 1, vv = ?, stamps = ? WHERE id = ?",
+                        (json.dumps({replica: 100}), json.dumps({"deleted": [replica, 100]}),
+                         mid))
+            con.executemany(
+                "INSERT INTO exchange_conflicts (entity, record_id, office_key, field, kind, "
+                "replica, counter, value, winner_replica, winner_counter, detected_at) VALUES "
+                "('measure', ?, 'vg-landstuhl', 'deleted', 'loeschen', ?, ?, 'null', ?, 100, "
+                "'2026-11-24 08:00:00')", [(mid, replica, n, replica) for n in range(1, extra + 1)])
+        con.close()
+        result = exchange(pc1, kreis, tmp_path / "b.ipbundle")
+        assert result.applied and result.summary["refused"] == 0, result.message
+        _manifest, entries = read_bundle(tmp_path / "b.ipbundle")
+        line = json.loads(entries[ENTRY_OF["measure"]].decode().splitlines()[0])
+        assert [s[1] for s in line["siblings"]["deleted"]] == list(
+            range(extra - MAX_SIBLINGS + 1, extra + 1))
+        [conflict] = list_conflicts(kreis)
+        assert conflict.kind == "loeschen" and len(conflict.others) == MAX_SIBLINGS
+    finally:
+        pc1.close()
+        kreis.close()

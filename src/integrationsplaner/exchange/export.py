@@ -39,6 +39,7 @@ from integrationsplaner.exchange.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST,
+    MAX_SIBLINGS,
     META_FIELDS,
     SIGNATURE,
     SPECS,
@@ -382,7 +383,9 @@ def _with_siblings(line: str, fields: dict[str, list[ConflictValue]]) -> str:
         valid = [[c.replica, c.counter, json.loads(c.value) if c.value is not None else None]
                  for c in values if (c.winner_replica, c.winner_counter) == current]
         if valid:
-            out[name] = sorted(valid, key=lambda v: (v[1], v[0]))
+            # a receiver refuses more than MAX_SIBLINGS per field: the newest travel, the
+            # conflict stays open everywhere (the rest wait here for the decision)
+            out[name] = sorted(valid, key=lambda v: (v[1], v[0]))[-MAX_SIBLINGS:]
     if not out:
         return line
     record["siblings"] = out
