@@ -87,8 +87,8 @@ def test_same_database_and_the_log_mode_back(offices: dict[str, Any]) -> None:
     assert _apply(plain, offices["bundle"], exclusive=False).applied
     result = _apply(kreis, offices["bundle"], exclusive=True)
     assert result.applied and result.summary["new"] > 100
-    assert "PRAGMA journal_mode=DELETE" in offices["statements"]
-    assert "PRAGMA journal_mode=WAL" in offices["statements"]
+    assert "PRAGMA main.journal_mode=DELETE" in offices["statements"]
+    assert "PRAGMA main.journal_mode=WAL" in offices["statements"]
     assert dump(kreis) == dump(plain) == dump(offices["pc1"])
     assert _journal_mode(kreis.db.path) == "wal"
     assert _journal_files(kreis.db.path) == []
@@ -110,7 +110,7 @@ def test_a_failure_changes_nothing(offices: dict[str, Any],
     monkeypatch.setattr(importer, "_after_records_hook", fail)
     with pytest.raises(RuntimeError, match="injected"):
         _apply(kreis, offices["bundle"], exclusive=True)
-    assert "PRAGMA journal_mode=DELETE" in offices["statements"]
+    assert "PRAGMA main.journal_mode=DELETE" in offices["statements"]
     assert dump(kreis) == state
     assert _journal_mode(kreis.db.path) == "wal"
     assert _journal_files(kreis.db.path) == []
@@ -132,7 +132,7 @@ def test_another_open_connection_keeps_the_log(offices: dict[str, Any]) -> None:
         assert other.execute("SELECT count(*) FROM measures").fetchone()[0] == 20
     finally:
         other.close()
-    assert "PRAGMA journal_mode=WAL" not in offices["statements"]
+    assert "PRAGMA main.journal_mode=WAL" not in offices["statements"]
     assert dump(kreis) == dump(offices["pc1"])
     assert _journal_mode(kreis.db.path) == "wal"
 
@@ -140,7 +140,7 @@ def test_another_open_connection_keeps_the_log(offices: dict[str, Any]) -> None:
 def test_the_window_keeps_the_log(offices: dict[str, Any]) -> None:
     """Without ``exclusive`` (the window, where other threads read) the log is always used."""
     assert _apply(offices["kreis"], offices["bundle"], exclusive=False).applied
-    assert "PRAGMA journal_mode=DELETE" not in offices["statements"]
+    assert "PRAGMA main.journal_mode=DELETE" not in offices["statements"]
 
 
 def test_the_command_line_uses_it(offices: dict[str, Any], tmp_path: Path, capsys) -> None:
@@ -153,7 +153,7 @@ def test_the_command_line_uses_it(offices: dict[str, Any], tmp_path: Path, capsy
     assert main(["import", "--db", str(target), str(offices["bundle"]),
                  "--trust-new-sender"]) == 0
     assert "Übernommen" in capsys.readouterr().out
-    assert "PRAGMA journal_mode=DELETE" in offices["statements"]
+    assert "PRAGMA main.journal_mode=DELETE" in offices["statements"]
     assert _journal_mode(target) == "wal"
     with open_workspace(target) as ws:
         assert dump(ws) == dump(offices["pc1"])

@@ -417,7 +417,8 @@ def _rollback_journal(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection
     ws.db.release_connections()
     try:
         con.execute("PRAGMA busy_timeout=0")
-        switched = con.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+        # main only: without a schema the pragma would switch the attached stage file too
+        switched = con.execute("PRAGMA main.journal_mode=DELETE").fetchone()[0] == "delete"
     except sqlite3.OperationalError:  # another connection has the file open
         switched = False
     finally:
@@ -429,9 +430,9 @@ def _rollback_journal(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection
         yield switched
     finally:
         if switched:
-            con.execute("PRAGMA synchronous=NORMAL")
             with contextlib.suppress(sqlite3.Error):  # every connection sets it again anyway
-                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+                con.execute("PRAGMA main.journal_mode=WAL")
         with contextlib.suppress(sqlite3.Error):
             plan.con.execute("ATTACH DATABASE ? AS live",
                              (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
