@@ -57,8 +57,6 @@ def _history(plan: list[tuple[Any, ...]]) -> list[State]:
     for step in plan:
         if step[0] == "write":
             _kind, replica, name, value = step
-            if states[replica].values[DELETED]:
-                continue  # as in the program: a record in the Papierkorb is not edited
             states[replica] = _write(states[replica], replica, name, value)
         elif step[0] == "toggle":
             replica = step[1]
