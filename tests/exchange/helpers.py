@@ -162,3 +162,20 @@ def write_bundle(path: Path, manifest: dict[str, Any], entries: dict[str, bytes]
 def private_key(ws: Workspace) -> Any:
     with ws.db.transaction() as session:
         return identity.own_key(session, ws.office_key, ws.user)[0]
+
+
+def trace_statements(monkeypatch: Any) -> list[str]:
+    """Every statement of every sqlite3 connection opened from now on (the import's apply
+    connection among them), in order."""
+    import sqlite3
+
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        con = connect(*args, **kwargs)
+        con.set_trace_callback(statements.append)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return statements

@@ -206,7 +206,6 @@ def test_insert_only_bulk_import_checks_foreign_keys_after_loading(tmp_path, mon
     """A first import loads its tables in bulk with the foreign keys checked once per table
     afterwards; a record pointing nowhere (here planted into the staged plan) is refused and
     nothing is written."""
-    import sqlite3
 
     import pytest
 
@@ -214,7 +213,7 @@ def test_insert_only_bulk_import_checks_foreign_keys_after_loading(tmp_path, mon
     from integrationsplaner.exchange.reader import BundleError
     from integrationsplaner.services import demo
 
-    from .helpers import dump, file_digest, make_ws, trust_all
+    from .helpers import dump, file_digest, make_ws, trace_statements, trust_all
 
     monkeypatch.setattr(importer, "BULK_MIN_RECORDS", 5)
     kreis = make_ws(tmp_path / "k", "kreis-kl")
@@ -226,15 +225,7 @@ def test_insert_only_bulk_import_checks_foreign_keys_after_loading(tmp_path, mon
         from integrationsplaner.exchange.export import export_bundle
 
         export_bundle(pc1, path)
-        statements: list[str] = []
-        connect = sqlite3.connect
-
-        def traced(*args, **kwargs):  # the apply connection: record what it runs
-            con = connect(*args, **kwargs)
-            con.set_trace_callback(statements.append)
-            return con
-
-        monkeypatch.setattr(importer.sqlite3, "connect", traced)
+        statements = trace_statements(monkeypatch)  # the apply connection's among them
         with importer.prepare_import(kreis, path) as plan:
             plan.con.execute("UPDATE s_indicator SET measure_id = "
                              "'00000000-0000-4000-8000-000000000000' WHERE x_rid = 3")

@@ -17,7 +17,7 @@ from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.services import demo
 from integrationsplaner.services.workspace import Workspace
 
-from .helpers import dump, make_ws, trust_all
+from .helpers import dump, make_ws, trace_statements, trust_all
 
 
 @pytest.fixture
@@ -31,15 +31,7 @@ def offices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
         demo.generate(pc1, 20, 4)
         path = tmp_path / "b.ipbundle"
         export_bundle(pc1, path)
-        statements: list[str] = []
-        connect = sqlite3.connect
-
-        def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-            con = connect(*args, **kwargs)
-            con.set_trace_callback(statements.append)
-            return con
-
-        monkeypatch.setattr(importer.sqlite3, "connect", traced)
+        statements = trace_statements(monkeypatch)
         yield {"pc1": pc1, "plain": plain, "kreis": kreis, "bundle": path,
                "statements": statements}
     finally:
