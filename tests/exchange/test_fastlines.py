@@ -78,8 +78,12 @@ def same(validator: Validator, entity: str, lines: list[bytes], line_no: int = 0
     """Both paths on ``lines``; asserts equal results and returns the slow path's."""
     spec = SPECS[entity]
     slow, result = _outcome(staging._validate_lines, validator, spec, lines, line_no)
-    fast, _ = _outcome(fastlines.validate_lines, validator, spec, lines, line_no)
+    pairs: set[tuple[str, str]] = set()
+    fast, _ = _outcome(fastlines.validate_lines, validator, spec, lines, line_no, pairs)
     assert fast == slow, (entity, lines)
+    if result is not None and result[1] is None:
+        # the (office, replica) pairs that planning's ownership check reads
+        assert pairs == {(row[1], replica) for row in result[0] for replica in json.loads(row[3])}
     return result if result is not None else ([], f"raised {slow}")
 
 
@@ -89,9 +93,10 @@ def slow_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     original = fastlines._slow
 
-    def counting(validator: Validator, spec: Any, lines: list[bytes], line_no: int) -> Any:
+    def counting(validator: Validator, spec: Any, lines: list[bytes], line_no: int,
+                 *rest: Any) -> Any:
         calls.append(len(lines))
-        return original(validator, spec, lines, line_no)
+        return original(validator, spec, lines, line_no, *rest)
 
     monkeypatch.setattr(fastlines, "_slow", counting)
     return calls

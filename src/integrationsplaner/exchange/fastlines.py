@@ -32,6 +32,7 @@ follow a quote are just the two of each valid datetime, no key colon follows whi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ _CACHE_LIMIT = 100_000
 @dataclass(frozen=True)
 class _Plan:
     """Per entity: the decoder of its Struct, and the generated function with the checks after
-    decoding (``check(raw, row, offices, areas, concepts)``; see :func:`_check_source`)."""
+    decoding (``check(raw, row, offices, areas, concepts, pairs)``; see :func:`_check_source`)."""
 
     decode: Callable[[bytes], Any]
     check: Callable[..., list[Any] | None]
@@ -181,7 +182,9 @@ def _check_source(spec: EntitySpec) -> str:
 
     ``row`` holds the Struct's values in the order of ``META_FIELDS`` and then ``spec.fields``;
     the function returns it with the stored values (vv and stamps as text, bool as 1/0, ...),
-    or None when the line is not proven valid (then the slow path decides)."""
+    or None when the line is not proven valid (then the slow path decides). It adds the pair
+    (office, replica) of each vv entry to ``pairs`` (a line the slow path then accepts has the
+    same ones)."""
     offset = len(META_FIELDS)
     pos = {f.name: offset + i for i, f in enumerate(spec.fields)}
     keys = f"{offset + len(spec.fields)} + len(vv) + len(stamps)"
@@ -249,7 +252,7 @@ def _check_source(spec: EntitySpec) -> str:
         body += [f"if rid != evaluation_id(row[{pos['measure_id']}], row[{pos['period']}]):",
                  "    return None"]
     head = f"""\
-def check(raw, row, offices, areas, concepts):
+def check(raw, row, offices, areas, concepts, pairs):
     vv = row[3]
     stamps = row[4]
     keys = {keys}
@@ -265,9 +268,11 @@ def check(raw, row, offices, areas, concepts):
     rid = row[0]
     if UUID_MATCH(rid) is None or row[1] not in offices or row[2] not in vv:
         return None
+    office = row[1]
     for k in vv:
         if k not in REPLICAS and not remember(REPLICAS, REPLICA_MATCH, k):
             return None
+        pairs.add((office, k))
     if stamps:
         for replica, counter in stamps.values():
             if not 1 <= counter <= vv.get(replica, 0):
@@ -358,14 +363,19 @@ _CHECK_GLOBALS: dict[str, Any] = {
 }
 
 
-def validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int
-                   ) -> Rows:
+def validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int,
+                   pairs: set[tuple[str, str]] | None = None) -> Rows:
     """Strict checks of complete lines, numbered from ``line_no + 1``: the staged rows, and the
     error of the first bad line (the rows before it are still returned). The same results as
-    ``staging._validate_lines``, faster."""
+    ``staging._validate_lines``, faster.
+
+    ``pairs`` collects (office, replica) of every vv entry of the rows (planning's ownership
+    check needs them; collected here they cost no scan of the staged rows)."""
+    if pairs is None:
+        pairs = set()
     plan = _plan_of(spec)
     if plan is None:
-        return _slow(validator, spec, lines, line_no)
+        return _slow(validator, spec, lines, line_no, pairs)
     decode, check = plan.decode, plan.check
     offices, areas, concepts = validator.offices, validator.areas, validator.concepts
     astuple = msgspec.structs.astuple
@@ -379,9 +389,9 @@ def validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], l
             except Exception:  # any refusal (syntax, type, UTF-8, a huge number): slow path
                 pass
             else:
-                row = check(raw, list(astuple(record)), offices, areas, concepts)
+                row = check(raw, list(astuple(record)), offices, areas, concepts, pairs)
         if row is None:
-            more, error = _slow(validator, spec, [raw], line_no - 1)
+            more, error = _slow(validator, spec, [raw], line_no - 1, pairs)
             rows += more
             if error is not None:
                 return rows, error
@@ -392,7 +402,11 @@ def validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], l
     return rows, None
 
 
-def _slow(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int) -> Rows:
+def _slow(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int,
+          pairs: set[tuple[str, str]]) -> Rows:
     from integrationsplaner.exchange import staging  # staging may import this module
 
-    return staging._validate_lines(validator, spec, lines, line_no)
+    rows, error = staging._validate_lines(validator, spec, lines, line_no)
+    for row in rows:  # office_key, vv (stored text of a validated version vector)
+        pairs.update((row[1], replica) for replica in json.loads(row[3]))
+    return rows, error

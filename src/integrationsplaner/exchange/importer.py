@@ -40,7 +40,12 @@ from integrationsplaner.exchange.reader import (
     read_header,
 )
 from integrationsplaner.exchange.rollback import write_rollback_file
-from integrationsplaner.exchange.staging import check_references, create_stage, stage_records
+from integrationsplaner.exchange.staging import (
+    Staged,
+    check_references,
+    create_stage,
+    stage_records,
+)
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import utcnow
 from integrationsplaner.store.exchange_models import (
@@ -101,6 +106,9 @@ class ImportPlan:
         self.con = con
         self.summary: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
         self.by_entity: dict[str, dict[str, int]] = {}
+        #: per entity how many staged records the apply inserts and updates (x_action)
+        self.actions: dict[str, dict[str, int]] = {}
+        self.staged = Staged()
         self.bookkeeping = Bookkeeping()
         self.imported_before: datetime | None = None
 
@@ -211,9 +219,9 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
         if _already_applied(plan):
             return plan
         # one progress bar for both steps (checking the records takes about three quarters)
-        stage_records(ws, header, con, _share_of(progress, 0, 750))
+        plan.staged = stage_records(ws, header, con, _share_of(progress, 0, 750))
         con.execute("ATTACH DATABASE ? AS live", (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
-        check_references(con, header)
+        check_references(con, header, plan.staged)
         plan_records(plan, _share_of(progress, 750, 250))
     except BaseException:
         plan.close()
@@ -351,7 +359,7 @@ def apply_import(ws: Workspace, plan: ImportPlan, *, exclusive: bool = False) ->
         con.execute("ATTACH DATABASE ? AS stage", (str(plan.stage_path),))
         con.execute("PRAGMA stage.cache_size=-16384")
         bulk = _bulk_tables(plan, con)
-        checked_after = _insert_only_bulk(plan, con, bulk)
+        checked_after = _insert_only_bulk(plan, bulk)
         if checked_after:
             con.execute("PRAGMA foreign_keys=OFF")  # not inside a transaction
         with contextlib.ExitStack() as stack:
@@ -458,9 +466,8 @@ def _bulk_tables(plan: ImportPlan, con: sqlite3.Connection) -> list[str]:
     bulk = []
     for entity in ENTITY_ORDER:
         table = TABLE_OF[entity]
-        new, updates = (plan.by_entity.get(entity, {}).get(c, 0) for c in ("new", "changed"))
-        if new >= BULK_MIN_RECORDS and not updates and not con.execute(
-                f"SELECT 1 FROM stage.s_{entity} WHERE x_action = 'update' LIMIT 1").fetchone():
+        new = plan.by_entity.get(entity, {}).get("new", 0)
+        if new >= BULK_MIN_RECORDS and not plan.actions.get(entity, {}).get("update"):
             existing = con.execute(f"SELECT coalesce(max(rowid), 0) FROM main.{table}"
                                    ).fetchone()[0]
             if existing < new:
@@ -468,7 +475,7 @@ def _bulk_tables(plan: ImportPlan, con: sqlite3.Connection) -> list[str]:
     return bulk
 
 
-def _insert_only_bulk(plan: ImportPlan, con: sqlite3.Connection, bulk: list[str]) -> bool:
+def _insert_only_bulk(plan: ImportPlan, bulk: list[str]) -> bool:
     """Whether the import only inserts records, all of them into bulk-loaded tables: then the
     foreign keys are checked once per table after loading (``PRAGMA foreign_key_check``)
     instead of row by row, which costs about a third of the inserts' time."""
@@ -476,9 +483,8 @@ def _insert_only_bulk(plan: ImportPlan, con: sqlite3.Connection, bulk: list[str]
         return False
     for entity in ENTITY_ORDER:
         # any update, or a new record (new records with conflict values included) elsewhere
-        actions = "('new', 'update')" if TABLE_OF[entity] not in bulk else "('update')"
-        if con.execute(f"SELECT 1 FROM stage.s_{entity} WHERE x_action IN {actions} LIMIT 1"
-                       ).fetchone():
+        actions = plan.actions.get(entity, {})
+        if actions.get("update") or (TABLE_OF[entity] not in bulk and actions.get("new")):
             return False
     return True
 

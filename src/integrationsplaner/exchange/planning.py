@@ -36,6 +36,7 @@ from integrationsplaner.exchange.format import (
 )
 from integrationsplaner.exchange.merge import DELETED, EDITED, State, join, open_siblings
 from integrationsplaner.exchange.reader import BundleError, ImportCancelled
+from integrationsplaner.exchange.staging import Staged
 from integrationsplaner.store.exchange_models import (
     Acknowledgement,
     ExchangeLogEntry,
@@ -93,18 +94,19 @@ def plan_records(plan: ImportPlan, progress: Progress | None) -> None:
             learned[replica] = office
     offices = {**known, **learned}
 
+    staged = plan.staged
     con.execute("BEGIN")
     try:
-        for entity in ENTITY_ORDER:
-            _ownership(con, entity, sender, relay, offices, learned)
-        refused = {entity for entity in ENTITY_ORDER if con.execute(
-            f"SELECT 1 FROM s_{entity} WHERE x_action = 'refused' LIMIT 1").fetchone()}
+        refused = {entity for entity in ENTITY_ORDER
+                   if _ownership(con, entity, sender, relay, offices, learned, staged)}
         for entity in ENTITY_ORDER:
             refused |= _cascade(con, entity, refused)
         total = sum(header.counts.values()) or 1
         done = 0
+        known: dict[str, dict[tuple[str, str], int] | None] = {}
         for entity in ENTITY_ORDER:
-            done += _classify(plan, entity)
+            known[entity] = _classify(plan, entity, entity in refused)
+            done += staged.records.get(entity, 0)
             if progress is not None and progress(min(done, total), total) is False:
                 raise ImportCancelled()
         con.execute("COMMIT")
@@ -112,11 +114,20 @@ def plan_records(plan: ImportPlan, progress: Progress | None) -> None:
         con.execute("ROLLBACK")
         raise
     for entity in ENTITY_ORDER:
-        counts = dict(con.execute(
-            f"SELECT x_category, count(*) FROM s_{entity} GROUP BY x_category").fetchall())
-        plan.by_entity[entity] = {c: int(counts.get(c, 0)) for c in CATEGORIES}
+        counts = known[entity]
+        if counts is None:
+            counts = {(c, a): n for c, a, n in con.execute(
+                f"SELECT x_category, x_action, count(*) FROM s_{entity} GROUP BY 1, 2")}
+        by_category = dict.fromkeys(CATEGORIES, 0)
+        by_action = {"new": 0, "update": 0}
+        for (category, action), n in counts.items():
+            by_category[category] += n
+            if action in by_action:
+                by_action[action] += n
+        plan.by_entity[entity] = by_category
+        plan.actions[entity] = by_action
         for c in CATEGORIES:
-            plan.summary[c] += int(counts.get(c, 0))
+            plan.summary[c] += by_category[c]
     # bookkeeping: what we have now received from the sender, what it confirms of ours
     current = received.upto_seq if received is not None else 0
     if header.journal_from <= current < header.journal_to:
@@ -136,15 +147,17 @@ def _refuse(con: sqlite3.Connection, entity: str, where: str, params: tuple[Any,
 
 
 def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
-               offices: dict[str, str], learned: dict[str, str]) -> None:
+               offices: dict[str, str], learned: dict[str, str], staged: Staged) -> int:
+    """Refuse the staged records that the sender may not give; how many."""
     label = ENTITY_LABELS[entity]
-    pairs = con.execute(f"SELECT DISTINCT s.office_key, j.key FROM s_{entity} s, "
-                        "json_each(s.vv) j").fetchall()
+    pairs = sorted(staged.pairs.get(entity, ()))
+    refused = 0
     for office in sorted({o for o, _r in pairs}):
         if office != sender and not relay:
-            _refuse(con, entity, "office_key = ?", (office,),
-                    f"{label} gehört der Dienststelle „{office}“; die Dienststelle „{sender}“ "
-                    "darf ihn nicht ändern oder weitergeben.")
+            refused += _refuse(
+                con, entity, "office_key = ?", (office,),
+                f"{label} gehört der Dienststelle „{office}“; die Dienststelle „{sender}“ darf "
+                "ihn nicht ändern oder weitergeben.")
     claims: dict[str, set[str]] = {}
     for office, replica in pairs:
         claims.setdefault(replica, set()).add(office)
@@ -156,34 +169,41 @@ def _ownership(con: sqlite3.Connection, entity: str, sender: str, relay: bool,
         for office in sorted(owners):
             if known != office:
                 who = known or "mehreren Dienststellen"
-                _refuse(con, entity, "office_key = ? AND EXISTS (SELECT 1 FROM json_each("
-                        f"s_{entity}.vv) j WHERE j.key = ?)", (office, replica),
-                        f"{label} der Dienststelle „{office}“ enthält Änderungen einer "
-                        f"Installation von {who}; nur die eigene Dienststelle darf ihre "
-                        "Datensätze ändern.")
+                refused += _refuse(
+                    con, entity, "office_key = ? AND EXISTS (SELECT 1 FROM json_each("
+                    f"s_{entity}.vv) j WHERE j.key = ?)", (office, replica),
+                    f"{label} der Dienststelle „{office}“ enthält Änderungen einer "
+                    f"Installation von {who}; nur die eigene Dienststelle darf ihre "
+                    "Datensätze ändern.")
     table = TABLE_OF[entity]
     if _live_has_rows(con, table):
-        _refuse(con, entity, f"EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id "
-                f"AND m.office_key != s_{entity}.office_key)", (),
-                f"{label} gehört hier einer anderen Dienststelle; die Zuständigkeit eines "
-                "Datensatzes ändert sich nie.")
+        refused += _refuse(
+            con, entity, f"EXISTS (SELECT 1 FROM live.{table} m WHERE m.id = s_{entity}.id "
+            f"AND m.office_key != s_{entity}.office_key)", (),
+            f"{label} gehört hier einer anderen Dienststelle; die Zuständigkeit eines "
+            "Datensatzes ändert sich nie.")
     if entity in OWNER_PARENT:
         column, parent = OWNER_PARENT[entity]
         ptable = TABLE_OF[parent]
         here = _live_has_rows(con, ptable)
-        owners = {o for o, _r in pairs} | {o for (o,) in con.execute(
-            f"SELECT DISTINCT office_key FROM s_{parent}")}
-        if here:
-            owners |= {o for (o,) in con.execute(f"SELECT DISTINCT office_key FROM live.{ptable}")}
-        if len(owners) > 1:  # with one office in play no record can belong to another
-            owner = f"(SELECT p.office_key FROM s_{parent} p WHERE p.id = s_{entity}.{column})"
+        # the parents of a first import are all in the bundle: check_references has looked
+        # them up already, so only a bundle with a mismatch is checked record by record
+        if here or entity in staged.owner_mismatch:
+            owners = {o for o, _r in pairs} | {o for o, _r in staged.pairs.get(parent, ())}
             if here:
-                owner = (f"COALESCE((SELECT m.office_key FROM live.{ptable} m WHERE m.id = "
-                         f"s_{entity}.{column}), {owner})")
-            _refuse(con, entity, f"office_key != {owner}", (),
+                owners |= {o for (o,) in con.execute(
+                    f"SELECT DISTINCT office_key FROM live.{ptable}")}
+            if len(owners) > 1:  # with one office in play no record can belong to another
+                owner = f"(SELECT p.office_key FROM s_{parent} p WHERE p.id = s_{entity}.{column})"
+                if here:
+                    owner = (f"COALESCE((SELECT m.office_key FROM live.{ptable} m WHERE m.id = "
+                             f"s_{entity}.{column}), {owner})")
+                refused += _refuse(
+                    con, entity, f"office_key != {owner}", (),
                     f"{label} gehört nicht derselben Dienststelle wie "
                     f"{ENTITY_LABELS[parent]}; so etwas kann nur ein verfälschtes Bündel "
                     "enthalten.")
+    return refused
 
 
 def _live_has_rows(con: sqlite3.Connection, table: str) -> bool:
@@ -209,7 +229,10 @@ def _cascade(con: sqlite3.Connection, entity: str, refused: set[str]) -> set[str
     return hit
 
 
-def _classify(plan: ImportPlan, entity: str) -> int:
+def _classify(plan: ImportPlan, entity: str, has_refused: bool
+              ) -> dict[tuple[str, str], int] | None:
+    """Plan the staged records of an entity. For a table that is empty here: the number of
+    staged records per (category, action), known without counting them; else None."""
     con = plan.con
     spec = SPECS[entity]
     table = TABLE_OF[entity]
@@ -225,9 +248,10 @@ def _classify(plan: ImportPlan, entity: str) -> int:
                     f"WHERE m.id = s_{entity}.id AND m.vv = s_{entity}.vv)")
     # items of the refused, and of new records that arrive with open conflicts
     label_cols = ", ".join(f's."{c}"' for c in LABEL_FIELDS[entity])
-    for rid, office, reason, *labels in con.execute(
-            f"SELECT s.id, s.office_key, s.x_reason, {label_cols} FROM s_{entity} s "
-            "WHERE s.x_category = 'refused'").fetchall():
+    refused = con.execute(
+        f"SELECT s.id, s.office_key, s.x_reason, {label_cols} FROM s_{entity} s "
+        "WHERE s.x_category = 'refused'").fetchall() if has_refused else []
+    for rid, office, reason, *labels in refused:
         con.execute("INSERT INTO s_items VALUES (?, ?, 'refused', ?, ?, ?, NULL)",
                     (entity, rid, office, record_label(spec, tuple(labels)), reason))
     field_names = spec.field_names
@@ -237,7 +261,7 @@ def _classify(plan: ImportPlan, entity: str) -> int:
     n_cols = len(spec.columns)
     new_with_siblings = con.execute(
         f"SELECT {cols}, s.x_siblings FROM s_{entity} s WHERE s.x_action = 'new' AND "
-        "s.x_siblings IS NOT NULL").fetchall()
+        "s.x_siblings IS NOT NULL").fetchall() if plan.staged.siblings.get(entity) else []
     for row in new_with_siblings:
         remote = _state(spec, row[:n_cols], row[n_cols])
         _record_siblings(con, entity, remote, row[0], row[1], field_names)
@@ -247,8 +271,14 @@ def _classify(plan: ImportPlan, entity: str) -> int:
     pending = con.execute(
         f"SELECT s.x_rid, {cols}, s.x_siblings, {live_cols} FROM s_{entity} s JOIN live.{table} m "
         f"ON m.id = s.id WHERE s.x_action IS NULL").fetchall() if here else []
+    if not here:
+        # staged as new (with conflict values: as conflicts) unless refused
+        conflicts = len(new_with_siblings)
+        counts = {("new", "new"): plan.staged.records.get(entity, 0) - len(refused) - conflicts,
+                  ("conflict", "new"): conflicts, ("refused", "refused"): len(refused)}
+        return {key: n for key, n in counts.items() if n}
     if not pending:
-        return int(con.execute(f"SELECT count(*) FROM s_{entity}").fetchone()[0])
+        return None
     local_siblings = _local_siblings(con, entity)
     update_cols = [c for c in spec.columns if c != "id"]
     assignments = ", ".join(f'"{c}" = ?' for c in update_cols)
@@ -319,7 +349,7 @@ def _classify(plan: ImportPlan, entity: str) -> int:
                             (entity, record_id, CONFLICT, name,
                              _audit_text(merged.values.get(name)), _audit_text(other)))
         _item(con, entity, spec, record_id, category, office, merged.values, diffs, conflicts)
-    return int(con.execute(f"SELECT count(*) FROM s_{entity}").fetchone()[0])
+    return None
 
 
 def _item(con: sqlite3.Connection, entity: str, spec: EntitySpec, record_id: str, category: str,

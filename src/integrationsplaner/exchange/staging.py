@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,20 @@ def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], 
     return rows, None
 
 
+@dataclass
+class Staged:
+    """What staging learned on the way, so that planning need not scan the staged rows for it."""
+
+    #: records staged per entity
+    records: dict[str, int] = field(default_factory=dict)
+    #: staged records that carry open conflict values (``siblings``)
+    siblings: dict[str, int] = field(default_factory=dict)
+    #: (office, replica) of every version-vector entry of the staged records
+    pairs: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    #: children with a parent in the bundle of another office (set by check_references)
+    owner_mismatch: set[str] = field(default_factory=set)
+
+
 _worker_validator: Validator | None = None
 
 
@@ -118,20 +133,22 @@ def _worker_init(offices: frozenset[str], areas: frozenset[int],
 
 
 def _worker_stage(entity: str, block: bytes, line_no: int
-                  ) -> tuple[int, str | None, bytes | None]:
+                  ) -> tuple[int, str | None, bytes | None, set[tuple[str, str]], int]:
     """Validate the complete lines of ``block`` (the lines of one read chunk, without the last
-    line end) in a worker: the number of rows, the first error, and the rows as a serialized
+    line end) in a worker: the number of rows, the first error, the rows as a serialized
     in-memory SQLite database (table ``r``: the staging table's value columns, untyped, so every
-    value is stored exactly as bound).
+    value is stored exactly as bound), the (office, replica) pairs of their version vectors and
+    the number of rows with conflict values.
 
     The main process copies that table with one ``INSERT … SELECT``. Pickling the rows back
     instead, and binding them there value by value, cost about 15 s of CPU for 1.2 million
     records on top of the inserts, on the same two cores the workers need."""
     assert _worker_validator is not None
     spec = SPECS[entity]
-    rows, error = validate_lines(_worker_validator, spec, block.split(b"\n"), line_no)
+    pairs: set[tuple[str, str]] = set()
+    rows, error = validate_lines(_worker_validator, spec, block.split(b"\n"), line_no, pairs)
     if not rows:
-        return 0, error, None
+        return 0, error, None, pairs, 0
     cols = ", ".join(f'"{c}"' for c in spec.columns)
     marks = ", ".join("?" * (len(spec.columns) + 2))
     shard = sqlite3.connect(":memory:", isolation_level=None)
@@ -140,9 +157,14 @@ def _worker_stage(entity: str, block: bytes, line_no: int
         shard.execute("BEGIN")
         shard.executemany(f"INSERT INTO r VALUES ({marks})", rows)
         shard.execute("COMMIT")
-        return len(rows), error, shard.serialize()
+        return len(rows), error, shard.serialize(), pairs, _with_siblings(rows)
     finally:
         shard.close()
+
+
+def _with_siblings(rows: list[list[Any]]) -> int:
+    """How many validated rows carry conflict values (``x_siblings``, the last but one)."""
+    return sum(1 for row in rows if row[-2] is not None)
 
 
 def _can_fork() -> bool:
@@ -180,7 +202,7 @@ def stage_records(
     header: BundleHeader,
     con: sqlite3.Connection,
     progress: Progress | None = None,
-) -> int:
+) -> Staged:
     """Stream every records entry: hash, size, line limits, strict JSON, validation, staging.
 
     A hash mismatch is reported in preference to a validation error of the same entry (a
@@ -192,6 +214,7 @@ def stage_records(
     from collections import deque
 
     validator = Validator(ws)
+    staged = Staged()
     total = sum(header.counts.values()) or 1
     done = 0
     pool = None
@@ -224,17 +247,20 @@ def stage_records(
             size = 0
             line_no = 0
             records = 0
+            siblings = 0
+            pairs: set[tuple[str, str]] = set()
             error: str | None = None
             batch: list[list[Any]] = []
             pending = b""
 
             def take(rows: list[list[Any]], problem: str | None, insert: str = insert,
                      entity: str = entity, name: str = name) -> None:
-                nonlocal records, batch, error
+                nonlocal records, siblings, batch, error
                 if error is not None:
                     return
                 batch += rows
                 records += len(rows)
+                siblings += _with_siblings(rows)
                 if problem is not None:
                     error = problem
                 elif len(batch) >= 2000:
@@ -242,11 +268,14 @@ def stage_records(
                     batch = []
 
             def take_shard(count: int, problem: str | None, blob: bytes | None,
-                           copy: str = copy) -> None:
-                nonlocal records, error
+                           shard_pairs: set[tuple[str, str]], shard_siblings: int,
+                           copy: str = copy, pairs: set[tuple[str, str]] = pairs) -> None:
+                nonlocal records, siblings, error
                 if error is not None:
                     return
                 records += count
+                siblings += shard_siblings
+                pairs.update(shard_pairs)
                 if problem is not None:
                     error = problem
                 elif blob is not None:
@@ -285,7 +314,8 @@ def stage_records(
                             while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
                                 take_shard(*futures.popleft().result())
                         elif count:
-                            take(*validate_lines(validator, spec, block.split(b"\n"), line_no))
+                            take(*validate_lines(validator, spec, block.split(b"\n"), line_no,
+                                                 pairs))
                         line_no += count
                         if progress is not None and progress(done + records, total) is False:
                             raise ImportCancelled()
@@ -317,6 +347,9 @@ def stage_records(
             _index_ids(con, entity, name)
             indexed.add(entity)
             done += records
+            staged.records[entity] = records
+            staged.siblings[entity] = siblings
+            staged.pairs[entity] = pairs
         for entity in ENTITY_ORDER:
             if entity not in indexed:
                 con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
@@ -330,7 +363,7 @@ def stage_records(
             pool.shutdown(wait=True, cancel_futures=True)
         with contextlib.suppress(sqlite3.Error):  # never in place of the error that ended it
             con.execute("DETACH DATABASE shard")
-    return done
+    return staged
 
 
 def _index_ids(con: sqlite3.Connection, entity: str, name: str) -> None:
@@ -367,10 +400,24 @@ def _insert(con: sqlite3.Connection, sql: str, batch: list[list[Any]], entity: s
         raise  # pragma: no cover - the batch failed but no single row does
 
 
-def check_references(con: sqlite3.Connection, header: BundleHeader) -> None:
-    """Every reference to another record resolves, in the bundle or in the local database."""
+def check_references(con: sqlite3.Connection, header: BundleHeader, staged: Staged) -> None:
+    """Every reference to another record resolves, in the bundle or in the local database.
+
+    The reference to the parent that owns a record (OWNER_PARENT) is looked up once for both
+    questions: does it resolve in the bundle, and does that parent belong to another office
+    (``staged.owner_mismatch``, so that planning checks ownership only where it can fail)."""
     for entity, refs in REFERENCES.items():
         for column, target in refs.items():
+            if OWNER_PARENT.get(entity) == (column, target):
+                # the parent's (id, office_key) index answers both without reading its rows
+                missing, mismatch = con.execute(
+                    f"SELECT max(p.id IS NULL), max(p.office_key != s.office_key) FROM "
+                    f"s_{entity} s LEFT JOIN s_{target} p INDEXED BY s_{target}_owner ON "
+                    f"p.id = s.\"{column}\"").fetchone()
+                if mismatch:
+                    staged.owner_mismatch.add(entity)
+                if not missing:
+                    continue
             row = con.execute(
                 f"SELECT s.x_line, s.\"{column}\" FROM s_{entity} s WHERE NOT EXISTS "
                 f"(SELECT 1 FROM s_{target} t WHERE t.id = s.\"{column}\") AND NOT EXISTS "
