@@ -514,7 +514,13 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection, bulk: list[
                 "s.x_action = 'update' AND m.vv IS NOT s.x_local_vv LIMIT 1").fetchone():
             raise stale
     loads = list(bulk)
-    if bulk:
+    # every staged record of an entity is new (a first import): its audit entries are written
+    # in the order of the record ids, which the staged id index gives without reading the
+    # staged rows, and the audit index on record_id then grows in runs (cheaper than dropping
+    # and rebuilding it); otherwise in the order of the bundle
+    sorted_audit = {e for e in ENTITY_ORDER if plan.staged.records.get(e)
+                    and plan.actions[e]["new"] == plan.staged.records[e]}
+    if bulk and any(plan.actions[e]["new"] for e in ENTITY_ORDER if e not in sorted_audit):
         # the audit entries of the new records too, when they outnumber the entries so far
         entries = sum(plan.by_entity[e]["new"] for e in ENTITY_ORDER if TABLE_OF[e] in bulk)
         if entries > con.execute("SELECT count(*) FROM main.audit_log").fetchone()[0]:
@@ -528,16 +534,21 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection, bulk: list[
             spec = SPECS[entity]
             table = TABLE_OF[entity]
             cols = ", ".join(f'"{c}"' for c in spec.columns)
-            con.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM stage.s_{entity} "
-                        "WHERE x_action = 'new' ORDER BY x_rid")
-            sets = ", ".join(f'"{c}" = s."{c}"' for c in spec.columns if c != "id")
-            con.execute(f"UPDATE main.{table} AS m SET {sets} FROM stage.s_{entity} AS s "
-                        "WHERE s.id = m.id AND s.x_action = 'update'")
-            con.execute("INSERT INTO main.audit_log (at, user, office_key, replica_id, source, "
-                        "bundle_id, entity, record_id, action, field, old_value, new_value) "
-                        f"SELECT ?, ?, ?, ?, 'buendel', ?, '{entity}', id, '{CREATE}', NULL, "
-                        f"NULL, NULL FROM stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid",
-                        actor)
+            actions = plan.actions[entity]
+            if actions["new"]:
+                con.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM "
+                            f"stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid")
+                source = (f"stage.s_{entity} INDEXED BY s_{entity}_id ORDER BY id"
+                          if entity in sorted_audit else
+                          f"stage.s_{entity} WHERE x_action = 'new' ORDER BY x_rid")
+                con.execute("INSERT INTO main.audit_log (at, user, office_key, replica_id, "
+                            "source, bundle_id, entity, record_id, action, field, old_value, "
+                            f"new_value) SELECT ?, ?, ?, ?, 'buendel', ?, '{entity}', id, "
+                            f"'{CREATE}', NULL, NULL, NULL FROM {source}", actor)
+            if actions["update"]:
+                sets = ", ".join(f'"{c}" = s."{c}"' for c in spec.columns if c != "id")
+                con.execute(f"UPDATE main.{table} AS m SET {sets} FROM stage.s_{entity} AS s "
+                            "WHERE s.id = m.id AND s.x_action = 'update'")
     con.execute("DELETE FROM main.exchange_conflicts WHERE kind IN ('feld', 'loeschen') AND "
                 "EXISTS (SELECT 1 FROM stage.s_touched t WHERE t.record_id = "
                 "exchange_conflicts.record_id AND t.entity = exchange_conflicts.entity)")
