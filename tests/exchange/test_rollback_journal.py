@@ -169,12 +169,17 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize("readonly", [False, True], ids=["open", "open-to-check"])
 def test_a_killed_import_is_rolled_back_on_the_next_open(
-        offices: dict[str, Any], tmp_path: Path, readonly: bool) -> None:
+        offices: dict[str, Any], tmp_path: Path, readonly: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The process dies inside the transaction (a power failure, the task manager): the next
-    open rolls the journal back, also one only for checking, and the import then goes in."""
+    open rolls the journal back, also one only for checking, and the import then goes in. The
+    next import also removes the staging folder the killed one left behind."""
+    import os
     import subprocess
     import sys
+    import tempfile
 
+    from integrationsplaner.exchange.staging import STAGE_PREFIX
     from integrationsplaner.services.workspace import create_workspace, open_workspace
 
     target = tmp_path / "kreis-neu.sqlite"
@@ -183,14 +188,21 @@ def test_a_killed_import_is_rolled_back_on_the_next_open(
         before = dump(ws)
     script = tmp_path / "killed_import.py"
     script.write_text(_KILLED_IMPORT)
+    temp = tmp_path / "temp"
+    temp.mkdir()
     done = subprocess.run([sys.executable, str(script), str(target), str(offices["bundle"])],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TMPDIR": str(temp)})
     assert done.returncode == -9, done.stderr
+    left = list(temp.glob(STAGE_PREFIX + "*"))
+    assert len(left) == 1 and (left[0] / "stage.sqlite").exists()
     assert target.with_name(target.name + "-journal").exists()  # a hot journal is left
     with open_workspace(target, readonly=readonly) as ws:
         assert dump(ws) == before
     assert _journal_mode(target) == "wal"
     assert _journal_files(target) == []
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     with open_workspace(target) as ws:
         assert _apply(ws, offices["bundle"], exclusive=True).applied
         assert dump(ws) == dump(offices["pc1"])
+    assert list(temp.iterdir()) == []

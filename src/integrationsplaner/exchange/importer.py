@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +40,7 @@ from integrationsplaner.exchange.reader import (
 from integrationsplaner.exchange.rollback import write_rollback_file
 from integrationsplaner.exchange.staging import (
     Staged,
+    StageFolder,
     check_references,
     create_stage,
     stage_records,
@@ -97,12 +96,12 @@ class Bookkeeping:
 class ImportPlan:
     """The verified, staged and classified content of a bundle; the preview shows it."""
 
-    def __init__(self, ws: Workspace, header: BundleHeader, stage_dir: Path,
+    def __init__(self, ws: Workspace, header: BundleHeader, folder: StageFolder,
                  con: sqlite3.Connection) -> None:
         self.ws = ws
         self.header = header
-        self.stage_dir = stage_dir
-        self.stage_path = stage_dir / "stage.sqlite"
+        self.folder = folder
+        self.stage_path = folder.path / "stage.sqlite"
         self.con = con
         self.summary: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
         self.by_entity: dict[str, dict[str, int]] = {}
@@ -189,7 +188,7 @@ class ImportPlan:
         try:
             self.con.close()
         finally:
-            shutil.rmtree(self.stage_dir, ignore_errors=True)
+            self.folder.remove()
 
     def __enter__(self) -> ImportPlan:
         return self
@@ -208,13 +207,13 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
     """Verify the bundle completely and compute the plan; writes nothing to the database."""
     header = read_header(ws, Path(path), trust_new_sender=trust_new_sender)
     header.file_sha256 = _file_sha256(header.path)
-    stage_dir = Path(tempfile.mkdtemp(prefix="integrationsplaner-import-"))
+    folder = StageFolder()
     try:
-        con = create_stage(stage_dir / "stage.sqlite")
+        con = create_stage(folder.path / "stage.sqlite")
     except BaseException:
-        shutil.rmtree(stage_dir, ignore_errors=True)
+        folder.remove()
         raise
-    plan = ImportPlan(ws, header, stage_dir, con)
+    plan = ImportPlan(ws, header, folder, con)
     try:
         if _already_applied(plan):
             return plan

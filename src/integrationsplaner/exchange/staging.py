@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import sqlite3
+import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -20,6 +23,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.fastlines import validate_lines
@@ -47,6 +52,67 @@ from integrationsplaner.services.workspace import Workspace
 Progress = Callable[[int, int], bool]
 
 _CHUNK = 1024 * 1024
+
+
+#: The temporary folders of imports (one each, removed when its import ends).
+STAGE_PREFIX = "integrationsplaner-import-"
+_IN_USE = "in-use.lock"
+#: A staging folder without its lock file (made by an older version, or in the moment before
+#: the lock exists) is left alone this long.
+_UNLOCKED_GRACE_SECONDS = 24 * 3600
+
+
+class StageFolder:
+    """The temporary folder of one import's staging database, locked while the import lives.
+
+    A killed import (task manager, power failure) cannot remove its folder, and the staging
+    database in it is about as large as the bundle uncompressed (half a gigabyte at state
+    scale); Windows never empties its temporary folder. So every import first removes the
+    folders whose lock nobody holds any more (see sweep_stale_stages): the operating system
+    releases a lock when its process ends, however it ends."""
+
+    def __init__(self) -> None:
+        sweep_stale_stages()
+        self.path = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX))
+        self._lock = FileLock(str(self.path / _IN_USE), timeout=0, is_singleton=False)
+        try:
+            self._lock.acquire()
+        except (Timeout, OSError) as exc:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise UserError(f"Der temporäre Ordner für die Prüfung des Bündels kann nicht "
+                            f"angelegt werden ({exc}). Es wurde nichts geändert. Bitte versuchen "
+                            "Sie es erneut.") from None
+
+    def remove(self) -> None:
+        try:
+            self._lock.release()
+        finally:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def sweep_stale_stages(root: Path | None = None) -> int:
+    """Remove the staging folders (in ``root``, by default the temporary folder) of imports
+    that ended without cleaning up; how many. A folder whose lock is held belongs to an import
+    that still runs (in this or another program) and stays; so does a folder of another user
+    that cannot be locked or removed."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    removed = 0
+    for folder in root.glob(STAGE_PREFIX + "*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            lock_path = folder / _IN_USE
+            if lock_path.exists():
+                lock = FileLock(str(lock_path), timeout=0, is_singleton=False)
+                lock.acquire()  # Timeout while its import lives
+                lock.release()
+            elif time.time() - folder.stat().st_mtime < _UNLOCKED_GRACE_SECONDS:
+                continue
+        except (Timeout, OSError):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += not folder.exists()
+    return removed
 
 
 def stage_schema(spec: EntitySpec) -> str:
