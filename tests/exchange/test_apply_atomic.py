@@ -67,7 +67,7 @@ from integrationsplaner.exchange.importer import ImportPlan, apply_import, prepa
 from integrationsplaner.exchange.planning import CATEGORIES, CREATE, DELETED_OTHER
 from integrationsplaner.services import evaluations, measures, partners
 from integrationsplaner.services.workspace import Workspace, open_workspace
-from integrationsplaner.store.database import BACKUP_DIR
+from integrationsplaner.store.database import BACKUP_DIR, PAGE_SIZE
 
 from .helpers import (
     edit_measure,
@@ -407,7 +407,9 @@ def _first_import(root: Path, name: str, *, partners_too: bool) -> Scenario:
             name="Caritas", contacts=[ContactData(name="Frau Adler")])).id if partners_too \
             else None
         for n in range(8):
-            new_measure(pc1, f"HF1-{n:02d}", f"Maßnahme {n}", description=f"Text {n}",
+            # texts longer than a page: the import must grow the file (see _disk_full)
+            new_measure(pc1, f"HF1-{n:02d}", f"Maßnahme {n}",
+                        description=f"Text {n} " + "x" * PAGE_SIZE,
                         indicators=[IndicatorData(f"K{n}", "Personen", 0, 10)],
                         budget_lines=[BudgetLineData(2026, "sach", "kreis", 100 * n)],
                         milestones=[MilestoneData(f"Start {n}")],
@@ -898,7 +900,7 @@ def test_full_disk_during_apply_changes_no_byte(
 
 #: A user name that makes the import's log entry larger than a database page: writing it
 #: needs a new page, which a full disk refuses.
-LONG_USER = "sachbearbeitung-" + "x" * 5000
+LONG_USER = "sachbearbeitung-" + "x" * PAGE_SIZE
 
 
 def test_full_disk_at_the_log_entry_changes_no_byte(small: Scenario, tmp_path: Path,

@@ -99,6 +99,28 @@ def test_backup_copy_gets_new_replica_on_restore(ws) -> None:
         assert again.db.replica_id == restored.db.replica_id
 
 
+def test_new_databases_have_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    """New databases get PAGE_SIZE (faster bulk imports); a database made with SQLite's
+    default keeps its pages, also through a backup copy."""
+    from integrationsplaner.store.database import PAGE_SIZE
+
+    def page_size(path: Path) -> int:
+        con = sqlite3.connect(path)
+        try:
+            return int(con.execute("PRAGMA page_size").fetchone()[0])
+        finally:
+            con.close()
+
+    new = _make_db(tmp_path)
+    assert page_size(new) == PAGE_SIZE == 16384
+    old = tmp_path / "alt.sqlite"
+    shutil.copy(FIXTURES / "schema-0001_initial.sqlite", old)
+    assert page_size(old) == 4096
+    with open_workspace(old) as ws:
+        backup = ws.db.backup("test")
+    assert page_size(old) == page_size(backup) == 4096
+
+
 def _make_db(tmp_path: Path) -> Path:
     path = tmp_path / "good.sqlite"
     create_workspace(path, "vg-landstuhl").close()

@@ -125,6 +125,8 @@ def stage_schema(spec: EntitySpec) -> str:
 def create_stage(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path.resolve().as_uri(), uri=True, isolation_level=None,
                           check_same_thread=False)
+    # the largest pages: written once in bulk, then only scanned and looked up
+    con.execute("PRAGMA page_size=65536")
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-65536")

@@ -455,6 +455,13 @@ def new_replica_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+#: Page size of new databases (bytes). Larger than SQLite's 4096: a measure with its texts fills
+#: most of a 4 KiB page, and an import or export of state scale moves about a gigabyte; with
+#: 16 KiB pages a first import of 100,000 measures writes its tables and indexes about 3 s
+#: (a fifth) faster. Existing databases keep theirs (changing it needs a VACUUM).
+PAGE_SIZE = 16384
+
+
 def create_database(path: Path | str, office_key: str) -> Database:
     """Create a new, empty database for ``office_key`` with reference data and open it."""
     from integrationsplaner.domain.reference import load_reference
@@ -482,6 +489,7 @@ def create_database(path: Path | str, office_key: str) -> Database:
     try:
         try:
             con = sqlite3.connect(str(path))
+            con.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before anything is written
             con.execute(f"PRAGMA application_id={APPLICATION_ID}")
             con.execute("PRAGMA journal_mode=WAL")
             con.close()
