@@ -90,6 +90,52 @@ def test_a_bad_line_in_a_later_block_names_its_line(
         _stage(ws, broken, tmp_path / "s")
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["here", "workers"])
+def test_an_earlier_entry_is_reported_first(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        parallel: bool) -> None:
+    """An id twice in the measures and a damaged indicators entry: the measures are reported,
+    as before the id index of an entry was built while the next one is read."""
+    import zipfile
+
+    from integrationsplaner.services.workspace import open_workspace
+
+    path, db, key = bundle
+    manifest, entries = read_bundle(path)
+    measures = entries[ENTRY_OF["measure"]].split(b"\n")
+    measures[5] = measures[3].replace(b'"title":"', b'"title":"Doppelt ', 1)
+    entries[ENTRY_OF["measure"]] = b"\n".join(measures)
+    twice = tmp_path / "twice.ipbundle"
+    write_bundle(twice, manifest, entries, key)
+    if parallel:
+        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(staging, "_CHUNK", 997)
+    with open_workspace(db, user="t") as ws:
+        with pytest.raises(BundleError, match="Zeile 6: die Datensatz-ID .* mehrfach"):
+            _stage(ws, twice, tmp_path / "a")
+        # the same with a later entry whose bytes do not match the manifest
+        damaged = tmp_path / "damaged.ipbundle"
+        data = twice.read_bytes()
+        with zipfile.ZipFile(twice) as zf:
+            info = zf.getinfo(ENTRY_OF["indicator"])
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 40
+        damaged.write_bytes(data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:])
+        with pytest.raises(BundleError, match="Zeile 6: die Datensatz-ID .* mehrfach"):
+            _stage(ws, damaged, tmp_path / "b")
+        # and the damaged entry alone is reported as damaged
+        entries[ENTRY_OF["measure"]] = b"\n".join(measures[:5] + measures[6:])
+        once = tmp_path / "once.ipbundle"
+        write_bundle(once, manifest, entries, key)
+        data = once.read_bytes()
+        with zipfile.ZipFile(once) as zf:
+            info = zf.getinfo(ENTRY_OF["indicator"])
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 40
+        (tmp_path / "c.ipbundle").write_bytes(
+            data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:])
+        with pytest.raises(BundleError, match="beschädigt"):
+            _stage(ws, tmp_path / "c.ipbundle", tmp_path / "c")
+
+
 def test_one_progress_bar_over_checking_and_planning(bundle: tuple[Path, Path, Any]) -> None:
     """The progress of an import's check never runs backwards (checking the records, then
     planning, fill one bar)."""

@@ -287,6 +287,14 @@ def stage_records(
     done = 0
     pool = None
     indexed: set[str] = set()
+    # entries staged whose id index is not built yet: it is built once the workers have the
+    # next entry's chunks to do, so that they do not wait for it
+    deferred: list[tuple[str, str]] = []
+
+    def build_deferred() -> None:
+        while deferred:
+            _index_ids(con, *deferred.pop(0))
+
     can_fork = _can_fork()
     zf = check_container(header.path)
     con.execute("ATTACH DATABASE ':memory:' AS shard")
@@ -379,6 +387,8 @@ def stage_records(
                         if count and parallel:
                             # the worker cuts the lines: one bytes object to hand over
                             futures.append(pool.submit(_worker_stage, entity, block, line_no))
+                            if deferred and len(futures) >= _IN_FLIGHT:
+                                build_deferred()
                             while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
                                 take_shard(*futures.popleft().result())
                         elif count:
@@ -390,15 +400,18 @@ def stage_records(
                     while futures:
                         take_shard(*futures.popleft().result())
             except BrokenProcessPool:
+                build_deferred()  # an error of an earlier entry is reported first
                 raise UserError("Die Prüfung des Bündels wurde unterbrochen: ein Hilfsprozess "
                                 "wurde unerwartet beendet (zu wenig Arbeitsspeicher?). Es wurde "
                                 "nichts geändert. Bitte versuchen Sie es erneut.") from None
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                     RuntimeError, NotImplementedError):
+                build_deferred()
                 raise _damaged(header.path) from None
             finally:
                 for future in futures:
                     future.cancel()
+            build_deferred()
             if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
                 raise _damaged(header.path)
             if error is None and pending:
@@ -412,12 +425,13 @@ def stage_records(
                 raise _fail(f"„{header.path.name}“: {name} enthält {records} Datensätze, das "
                             f"Manifest nennt {entry['records']}. Die Datei wird nicht "
                             "verarbeitet.")
-            _index_ids(con, entity, name)
+            deferred.append((entity, name))
             indexed.add(entity)
             done += records
             staged.records[entity] = records
             staged.siblings[entity] = siblings
             staged.pairs[entity] = pairs
+        build_deferred()
         for entity in ENTITY_ORDER:
             if entity not in indexed:
                 con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
