@@ -179,3 +179,15 @@ def trace_statements(monkeypatch: Any) -> list[str]:
 
     monkeypatch.setattr(sqlite3, "connect", traced)
     return statements
+
+
+def sealed(text: str) -> str:
+    """A rollback file's text with its checksum (the last line) made to fit again: tests that
+    edit a file mean the refusal of what they changed, not of the checksum (which has tests of
+    its own)."""
+    from integrationsplaner.exchange.rollback import _CHECKSUM
+
+    lines = [line for line in text.rstrip("\n").split("\n")
+             if not line.startswith('{"' + _CHECKSUM)]
+    body = "".join(line + "\n" for line in lines)
+    return body + json.dumps({_CHECKSUM: hashlib.sha256(body.encode()).hexdigest()}) + "\n"

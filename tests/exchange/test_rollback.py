@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ from integrationsplaner.cli import main
 from integrationsplaner.domain.model import IndicatorData
 from integrationsplaner.services.workspace import Workspace, open_workspace
 
-from .helpers import dump, edit_measure, exchange, file_digest, import_file, new_measure
+from .helpers import (
+    dump,
+    edit_measure,
+    exchange,
+    file_digest,
+    import_file,
+    new_measure,
+    sealed,
+)
 
 
 def _state(ws: Workspace) -> dict[str, Any]:
@@ -107,14 +116,25 @@ def test_rollback_refusals_change_nothing(after_conflict: dict[str, Any], tmp_pa
         assert file_digest(db) == before
 
     original = s["rollback"].read_bytes()
+    assert b'"deleted":0' in original
+
+    def seal(content: bytes) -> bytes:
+        return sealed(content.decode()).encode()
+
     for name, content, message in (
             ("leer.jsonl", b"", "keine Rücksicherungsdatei"),
             ("kaputt.jsonl", original[: len(original) // 2], "beschädigt"),
             ("docx.jsonl", b"PK\x03\x04" + b"\x00" * 100, "beschädigt"),
-            ("fremd.jsonl", original.replace(b'"tabelle":"measures"',
-                                             b'"tabelle":"sqlite_master"', 1), "unbekannter"),
-            ("spalte.jsonl", original.replace(b'"title":', b'"title\\" = 1; --":', 1),
-             "fremde Zeile")):
+            ("fremd.jsonl", seal(original.replace(b'"tabelle":"measures"',
+                                                  b'"tabelle":"sqlite_master"', 1)),
+             "unbekannter"),
+            ("spalte.jsonl", seal(original.replace(b'"title":', b'"title\\" = 1; --":', 1)),
+             "fremde Zeile"),
+            # cut after a whole line, a value changed: the checksum no longer fits
+            ("gekuerzt.jsonl", b"".join(original.splitlines(keepends=True)[:-2]),
+             "Prüfsumme stimmt nicht"),
+            ("geaendert.jsonl", original.replace(b'"deleted":0', b'"deleted":1', 1),
+             "Prüfsumme stimmt nicht")):
         path = tmp_path / name
         path.write_bytes(content)
         refused(path, message)
@@ -124,18 +144,33 @@ def test_rollback_refusals_change_nothing(after_conflict: dict[str, Any], tmp_pa
                           ).fetchone()[0]
     con.close()
     extra = tmp_path / "schluessel.jsonl"
-    extra.write_bytes(original + b'{"tabelle":"exchange_keys","id":"%s","vorher":null}\n'
-                      % own_key.encode())
+    extra.write_bytes(seal(original + b'{"tabelle":"exchange_keys","id":"%s","vorher":null}\n'
+                           % own_key.encode()))
     refused(extra, "nicht angelegt")
     # a file of another database (PC 1's replica id)
     foreign = tmp_path / "andere.jsonl"
-    foreign.write_bytes(original.replace(kreis.db.replica_id.encode(),
-                                         s["pc1"].db.replica_id.encode(), 1))
+    foreign.write_bytes(seal(original.replace(kreis.db.replica_id.encode(),
+                                              s["pc1"].db.replica_id.encode(), 1)))
     refused(foreign, "anderen Datenbank")
     # after a later change: the import would take that work with it
     with open_workspace(db) as again:
         new_measure(again, "HF5-01", "Integrationsbeirat")
     refused(s["rollback"], "weiter bearbeitet")
+
+
+def test_a_file_of_version_2_without_checksum_is_still_taken_back(
+        after_conflict: dict[str, Any], capsys) -> None:
+    """Files written before the checksum line existed (format version 2) stay usable."""
+    s = after_conflict
+    kreis: Workspace = s["kreis"]
+    kreis.close()
+    lines = s["rollback"].read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1]).keys() == {"pruefsumme_sha256"}
+    old = s["rollback"].with_name("alt.vor-import.jsonl")
+    old.write_text("\n".join([json.dumps({**json.loads(lines[0]), "format_version": 2}),
+                              *lines[1:-1]]) + "\n", encoding="utf-8")
+    assert main(["rollback", "--db", str(kreis.db.path), str(old)]) == 0, capsys.readouterr()
+    assert _state(kreis) == s["before"]
 
 
 def test_only_the_last_import_and_only_once(after_conflict: dict[str, Any], capsys) -> None:

@@ -32,6 +32,7 @@ from .helpers import (
     import_file,
     make_ws,
     new_measure,
+    sealed,
     trust_all,
 )
 
@@ -290,7 +291,7 @@ def test_hostile_headers_and_injection_attempts_are_refused(imported: dict[str, 
     header = json.loads(lines[0])
     variants: dict[str, tuple[str, str]] = {}
     for key, value, message in (
-            ("format_version", 1, "Formatversion"), ("format_version", 3, "Formatversion"),
+            ("format_version", 1, "Formatversion"), ("format_version", 4, "Formatversion"),
             ("format_version", True, "Formatversion"), ("format_version", "2", "Formatversion"),
             ("audit_bis", -1, "audit_bis"), ("journal_bis", "7", "journal_bis"),
             ("protokoll_bis", None, "protokoll_bis"),
@@ -335,7 +336,7 @@ def test_hostile_headers_and_injection_attempts_are_refused(imported: dict[str, 
         "unbekannter Eintrag")
     for n, (name, (text, message)) in enumerate(sorted(variants.items())):
         path = tmp_path / f"{n:02d}-{name[:20].replace('/', '_')}.jsonl"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(sealed(text), encoding="utf-8")
         _refused(db, path, capsys, message)
 
 
@@ -370,7 +371,7 @@ def test_mutated_rollback_files_never_crash(imported: dict[str, Any], data: st.D
         db = root / imported["db"].name
         shutil.copy(imported["db"], db)
         file = root / "r.jsonl"
-        file.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n",
+        file.write_text(sealed("\n".join(json.dumps(x, ensure_ascii=False) for x in lines)),
                         encoding="utf-8")
         digest = file_digest(db)
         with open_workspace(db) as ws:
@@ -461,16 +462,17 @@ def test_rollback_forgets_installations_learned_by_the_import(offices, tmp_path:
 def test_a_line_naming_a_record_the_import_did_not_create_is_refused(
         imported: dict[str, Any], tmp_path: Path, capsys) -> None:
     file = tmp_path / "fremde-zeile.jsonl"
-    file.write_text(imported["file"].read_text(encoding="utf-8") + json.dumps(
-        {"tabelle": "measures", "id": imported["own"], "vorher": None}) + "\n", encoding="utf-8")
+    file.write_text(sealed(imported["file"].read_text(encoding="utf-8") + json.dumps(
+        {"tabelle": "measures", "id": imported["own"], "vorher": None}) + "\n"),
+        encoding="utf-8")
     _refused(imported["db"], file, capsys)
 
 
 def test_table_name_of_a_wrong_json_type(imported: dict[str, Any], tmp_path: Path,
                                          capsys) -> None:
     file = tmp_path / "liste.jsonl"
-    file.write_text(imported["file"].read_text(encoding="utf-8").replace(
-        '"tabelle":"indicators"', '"tabelle":["indicators"]', 1), encoding="utf-8")
+    file.write_text(sealed(imported["file"].read_text(encoding="utf-8").replace(
+        '"tabelle":"indicators"', '"tabelle":["indicators"]', 1)), encoding="utf-8")
     _refused(imported["db"], file, capsys, "unbekannter Eintrag")
 
 
@@ -478,8 +480,8 @@ def test_huge_integer(imported: dict[str, Any], tmp_path: Path, capsys) -> None:
     file = tmp_path / "gross.jsonl"
     text = imported["file"].read_text(encoding="utf-8")
     assert '"action_area":1' in text
-    file.write_text(text.replace('"action_area":1', '"action_area":99999999999999999999', 1),
-                    encoding="utf-8")
+    file.write_text(sealed(text.replace('"action_area":1', '"action_area":99999999999999999999',
+                                        1)), encoding="utf-8")
     _refused(imported["db"], file, capsys)
 
 
@@ -487,7 +489,7 @@ def test_lone_surrogate(imported: dict[str, Any], tmp_path: Path, capsys) -> Non
     file = tmp_path / "surrogat.jsonl"
     text = imported["file"].read_text(encoding="utf-8")
     assert '"title":"Sprachcafe"' in text
-    file.write_text(text.replace('"title":"Sprachcafe"', '"title":"\\ud800"', 1),
+    file.write_text(sealed(text.replace('"title":"Sprachcafe"', '"title":"\\ud800"', 1)),
                     encoding="utf-8")
     _refused(imported["db"], file, capsys)
 
@@ -497,8 +499,8 @@ def test_a_refused_file_leaves_no_backup_copy(imported: dict[str, Any], tmp_path
     folder = imported["file"].parent
     copies = sorted(folder.glob("*.vor-ruecknahme.sqlite"))
     file = tmp_path / "spalte.jsonl"
-    file.write_text(imported["file"].read_text(encoding="utf-8").replace(
-        '"title":', '"titel":', 1), encoding="utf-8")
+    file.write_text(sealed(imported["file"].read_text(encoding="utf-8").replace(
+        '"title":', '"titel":', 1)), encoding="utf-8")
     _refused(imported["db"], file, capsys, "fremde Zeile")
     assert sorted(folder.glob("*.vor-ruecknahme.sqlite")) == copies
 

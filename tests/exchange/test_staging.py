@@ -111,7 +111,7 @@ def test_an_earlier_entry_is_reported_first(
         monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(staging, "_CHUNK", 997)
     with open_workspace(db, user="t") as ws:
-        with pytest.raises(BundleError, match="Zeile 6: die Datensatz-ID .* mehrfach"):
+        with pytest.raises(BundleError, match=r"Zeile 6: die Datensatz-ID .* mehrfach"):
             _stage(ws, twice, tmp_path / "a")
         # the same with a later entry whose bytes do not match the manifest
         damaged = tmp_path / "damaged.ipbundle"
@@ -120,7 +120,7 @@ def test_an_earlier_entry_is_reported_first(
             info = zf.getinfo(ENTRY_OF["indicator"])
         start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 40
         damaged.write_bytes(data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:])
-        with pytest.raises(BundleError, match="Zeile 6: die Datensatz-ID .* mehrfach"):
+        with pytest.raises(BundleError, match=r"Zeile 6: die Datensatz-ID .* mehrfach"):
             _stage(ws, damaged, tmp_path / "b")
         # and the damaged entry alone is reported as damaged
         entries[ENTRY_OF["measure"]] = b"\n".join(measures[:5] + measures[6:])

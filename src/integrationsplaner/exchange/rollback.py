@@ -17,6 +17,7 @@ bundle can be imported again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
     from integrationsplaner.exchange.importer import ImportPlan
 
 FILE_FORMAT = "integrationsplaner-ruecksicherung"
-FILE_VERSION = 2
+FILE_VERSION = 3
+#: Version 2 (written before the checksum line existed) is still taken back.
+_READABLE_VERSIONS = (2, FILE_VERSION)
+#: The last line of a file of version 3: the SHA-256 of every byte before it.
+_CHECKSUM = "pruefsumme_sha256"
 #: The log entry of an import that was taken back (exchange_log.direction).
 TAKEN_BACK = "zurueck"
 MAX_FILE_BYTES = 512 * 1024**2
@@ -105,46 +110,54 @@ def _write_rollback_lines(ws: Workspace, plan: ImportPlan, con: sqlite3.Connecti
     def top(table: str) -> int:
         return int(con.execute(f"SELECT coalesce(max(seq), 0) FROM main.{table}").fetchone()[0])
 
-    with tmp.open("w", encoding="utf-8", newline="\n") as out:
+    digest = hashlib.sha256()
+
+    with tmp.open("wb") as handle:
+
+        def put(line: dict[str, Any]) -> None:
+            data = (encode(line) + "\n").encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+
         # the positions before the import tie the file to this one application of the bundle
-        out.write(encode({
+        put({
             "format": FILE_FORMAT, "format_version": FILE_VERSION,
             "datenbank": ws.db.path.name, "replica_id": ws.db.replica_id,
             "buendel_id": header.bundle_id, "absender": header.sender_office,
             "erstellt": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
             "audit_bis": top("audit_log"), "protokoll_bis": top("exchange_log"),
-            "journal_bis": top("exchange_journal")}) + "\n")
+            "journal_bis": top("exchange_journal")})
         for entity in ENTITY_ORDER:
             table = TABLE_OF[entity]
             for (rid,) in con.execute(f"SELECT id FROM stage.s_{entity} WHERE x_action = 'new' "
                                       "ORDER BY x_rid"):
-                out.write(encode({"tabelle": table, "id": rid, "vorher": None}) + "\n")
+                put({"tabelle": table, "id": rid, "vorher": None})
             for row in rows(f"SELECT m.* FROM main.{table} m JOIN stage.s_{entity} s ON "
                             "s.id = m.id WHERE s.x_action = 'update' ORDER BY s.x_rid"):
-                out.write(encode({"tabelle": table, "id": row["id"], "vorher": row}) + "\n")
+                put({"tabelle": table, "id": row["id"], "vorher": row})
         for row in rows("SELECT c.* FROM main.exchange_conflicts c WHERE c.kind IN ('feld', "
                         "'loeschen') AND EXISTS (SELECT 1 FROM stage.s_touched t WHERE "
                         "t.record_id = c.record_id AND t.entity = c.entity)"):
-            out.write(encode({"tabelle": "exchange_conflicts", "vorher": row}) + "\n")
+            put({"tabelle": "exchange_conflicts", "vorher": row})
         for table, where, params in (
                 ("exchange_received", "replica_id = ?", (header.sender_replica,)),
                 ("exchange_acks", "office_key = ? AND replica_id = ?",
                  (header.sender_office, header.sender_replica))):
             for row in rows(f"SELECT * FROM main.{table} WHERE {where}", params):
-                out.write(encode({"tabelle": table, "vorher": row}) + "\n")
+                put({"tabelle": table, "vorher": row})
         # what the import learns: installations, and the key of a new sender
         for replica in sorted(plan.bookkeeping.learned_replicas):
             if not con.execute("SELECT 1 FROM main.exchange_replicas WHERE replica_id = ?",
                                (replica,)).fetchone():
-                out.write(encode({"tabelle": "exchange_replicas", "id": replica,
-                                  "vorher": None}) + "\n")
+                put({"tabelle": "exchange_replicas", "id": replica, "vorher": None})
         if header.new_sender and not con.execute(
                 "SELECT 1 FROM main.exchange_keys WHERE fingerprint = ?",
                 (header.sender_fingerprint,)).fetchone():
-            out.write(encode({"tabelle": "exchange_keys", "id": header.sender_fingerprint,
-                              "vorher": None}) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+            put({"tabelle": "exchange_keys", "id": header.sender_fingerprint, "vorher": None})
+        # a damaged, cut or edited file is refused instead of restoring part of it
+        handle.write((encode({_CHECKSUM: digest.hexdigest()}) + "\n").encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 # --- reading and applying --------------------------------------------------------------------
@@ -172,11 +185,13 @@ def _plain(value: Any) -> bool:
 
 def read_rollback_file(path: Path) -> _File:
     """The whole file, strictly: a header line of the right format, then rows of known tables
-    with plain values. Refused with a German message otherwise."""
+    with plain values, and (version 3) the checksum of all that as the last line. Refused with
+    a German message otherwise."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise _broken(path, "zu groß")
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise _broken(path, "kein UTF-8-Text") from None
     except OSError:
@@ -196,10 +211,19 @@ def read_rollback_file(path: Path) -> _File:
         raise _broken(path, "keine Rücksicherungsdatei des Integrationsplaners")
     header = records[0]
     version = header.get("format_version")
-    if type(version) is not int or version != FILE_VERSION:
+    if type(version) is not int or version not in _READABLE_VERSIONS:
         raise UserError(f"Die Rücksicherungsdatei „{path.name}“ hat die Formatversion "
                         f"{version!r}; dieses Programm nimmt Importe nur mit Dateien der "
-                        f"Version {FILE_VERSION} zurück. Es wurde nichts geändert.")
+                        f"Versionen {' und '.join(map(str, _READABLE_VERSIONS))} zurück. Es "
+                        "wurde nichts geändert.")
+    if version >= 3:
+        seal = records.pop()
+        body = data[:data.rstrip(b"\n").rfind(b"\n") + 1]
+        if not (len(records) >= 1 and data.endswith(b"\n") and isinstance(seal, dict)
+                and set(seal) == {_CHECKSUM}
+                and seal[_CHECKSUM] == hashlib.sha256(body).hexdigest()):
+            raise _broken(path, "die Prüfsumme stimmt nicht: die Datei ist unvollständig oder "
+                          "wurde verändert")
     for key in ("replica_id", "buendel_id", "absender"):
         if type(header.get(key)) is not str or not header[key]:
             raise _broken(path, f"die Angabe „{key}“ fehlt")
