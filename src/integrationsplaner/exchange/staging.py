@@ -502,7 +502,7 @@ def check_references(con: sqlite3.Connection, header: BundleHeader, staged: Stag
     try:
         for reader in readers:
             # the parents' indexes stay in memory while every child looks them up
-            reader.execute("PRAGMA cache_size=-32768")
+            reader.execute("PRAGMA cache_size=-16384")
         with ThreadPoolExecutor(len(readers)) as threads:
             # the largest tables first, one queue per reader
             lanes = [jobs[i::len(readers)] for i in range(len(readers))]
