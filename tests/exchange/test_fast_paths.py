@@ -242,3 +242,71 @@ def test_insert_only_bulk_import_checks_foreign_keys_after_loading(tmp_path, mon
     finally:
         kreis.close()
         pc1.close()
+
+
+def test_first_import_counts_with_refused_and_conflicting_records(tmp_path) -> None:
+    """A first import knows its counts without counting the staged rows (planning._classify):
+    with a new record that arrives with conflict values, a refused one that has them too and
+    its refused child, the counts and actions equal the staged rows', and the apply writes an
+    audit entry for exactly the records it inserts."""
+    import sqlite3
+
+    from integrationsplaner.domain.model import IndicatorData, MeasureData
+    from integrationsplaner.exchange.export import export_bundle
+    from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF
+    from integrationsplaner.exchange.importer import apply_import, prepare_import
+    from integrationsplaner.services import measures
+
+    from .helpers import make_ws, private_key, read_bundle, trust_all, write_bundle
+
+    sender = make_ws(tmp_path / "s", "vg-landstuhl", "sender")
+    target = make_ws(tmp_path / "t", "kreis-kl", "target")
+    try:
+        trust_all([sender, target], tmp_path / "keys")
+        for n in range(3):
+            measures.save_measure(sender, MeasureData(
+                code=f"HF1-0{n}", title=f"Maßnahme {n}", action_area=1, status="geplant",
+                indicators=[IndicatorData(f"K{n}", "Personen", 0, 20)]))
+        good = tmp_path / "good.ipbundle"
+        export_bundle(sender, good)
+        manifest, entries = read_bundle(good)
+        name = ENTRY_OF["measure"]
+        records = [json.loads(line) for line in entries[name].decode().splitlines()]
+        for record, replica, office in ((records[0], "zweiter-pc", "vg-landstuhl"),
+                                        (records[1], "dritter-pc", "vg-weilerbach")):
+            record["office_key"] = office  # the second: another office's, refused
+            record["vv"][replica] = 1
+            record["siblings"] = {"title": [[replica, 1, "Anderer Titel"]]}
+        entries[name] = "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                for r in records).encode()
+        bundle = tmp_path / "b.ipbundle"
+        write_bundle(bundle, manifest, entries, private_key(sender))
+        with prepare_import(target, bundle, trust_new_sender=True) as plan:
+            for entity in ENTITY_ORDER:
+                categories = dict.fromkeys(plan.by_entity[entity], 0)
+                actions = {"new": 0, "update": 0}
+                for category, action, n in plan.con.execute(
+                        f"SELECT x_category, x_action, count(*) FROM s_{entity} GROUP BY 1, 2"):
+                    categories[category] += n
+                    if action in actions:
+                        actions[action] += n
+                assert plan.by_entity[entity] == categories, entity
+                assert plan.actions[entity] == actions, entity
+            assert plan.by_entity["measure"] == {
+                **dict.fromkeys(plan.by_entity["measure"], 0),
+                "new": 1, "conflict": 1, "refused": 1}
+            assert plan.by_entity["indicator"]["refused"] == 1  # the refused measure's
+            assert apply_import(target, plan).applied
+        con = sqlite3.connect(target.db.path)
+        try:
+            for entity, table in (("measure", "measures"), ("indicator", "indicators")):
+                created = {r for (r,) in con.execute(
+                    "SELECT record_id FROM audit_log WHERE source = 'buendel' AND action = "
+                    "'anlegen' AND entity = ?", (entity,))}
+                assert created == {r for (r,) in con.execute(f"SELECT id FROM {table}")}
+                assert len(created) == 2
+        finally:
+            con.close()
+    finally:
+        sender.close()
+        target.close()

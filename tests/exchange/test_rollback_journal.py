@@ -179,6 +179,7 @@ def test_a_killed_import_is_rolled_back_on_the_next_open(
     import sys
     import tempfile
 
+    from integrationsplaner.exchange import staging
     from integrationsplaner.exchange.staging import STAGE_PREFIX
     from integrationsplaner.services.workspace import create_workspace, open_workspace
 
@@ -202,6 +203,7 @@ def test_a_killed_import_is_rolled_back_on_the_next_open(
     assert _journal_mode(target) == "wal"
     assert _journal_files(target) == []
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(staging, "_YOUNG_SECONDS", 0)  # the killed import's folder is new
     with open_workspace(target) as ws:
         assert _apply(ws, offices["bundle"], exclusive=True).applied
         assert dump(ws) == dump(offices["pc1"])

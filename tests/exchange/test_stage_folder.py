@@ -22,10 +22,12 @@ from .helpers import make_ws, trust_all
 
 @pytest.fixture
 def temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary folder of its own for this test (the sweep looks at every folder in it)."""
+    """A temporary folder of its own for this test (the sweep looks at every folder in it);
+    folders count as old at once (see test_a_young_folder_is_left_alone)."""
     folder = tmp_path / "temp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setattr(staging, "_YOUNG_SECONDS", 0)
     return folder
 
 
@@ -53,6 +55,62 @@ def test_the_folder_of_a_killed_import_is_removed(temp: Path) -> None:
     left = _killed_import(temp)
     assert sweep_stale_stages() == 1
     assert not left.exists()
+
+
+def test_a_young_folder_is_left_alone(temp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import makes its folder, then takes the lock: a sweep in that moment must not take
+    the lock first and remove the folder."""
+    monkeypatch.setattr(staging, "_YOUNG_SECONDS", 120)
+    young = temp / (STAGE_PREFIX + "gerade-angelegt")
+    young.mkdir()
+    FileLock(str(young / "in-use.lock")).acquire()  # released again at once: looks stale
+    assert sweep_stale_stages() == 0 and young.exists()
+    older = time.time() - 121
+    os.utime(young, (older, older))
+    assert sweep_stale_stages() == 1 and not young.exists()
+
+
+_LIVES_UNTIL_TOLD = """
+import sys
+from integrationsplaner.exchange.staging import StageFolder
+folder = StageFolder()
+print(folder.path, flush=True)
+sys.stdin.readline()
+folder.remove()
+"""
+
+
+def test_an_import_of_another_program_keeps_its_folder(temp: Path) -> None:
+    with subprocess.Popen([sys.executable, "-c", _LIVES_UNTIL_TOLD], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "TMPDIR": str(temp)}) as other:
+        assert other.stdout is not None and other.stdin is not None
+        folder = Path(other.stdout.readline().strip())
+        assert folder.parent == temp and folder.exists()
+        assert sweep_stale_stages() == 0 and folder.exists()
+        other.stdin.write("\n")
+        other.stdin.close()
+        assert other.wait(timeout=60) == 0
+    assert not folder.exists()
+
+
+def test_a_folder_made_in_one_thread_is_removed_from_another(temp: Path) -> None:
+    """The window checks a bundle in a worker thread and closes the plan in its own: the lock
+    is released and the folder removed all the same (a lock per thread was not)."""
+    import threading
+
+    made: list[StageFolder] = []
+    worker = threading.Thread(target=lambda: made.append(StageFolder()))
+    worker.start()
+    worker.join()
+    (folder,) = made
+    lock_file = folder.path / "in-use.lock"
+    folder.remove()
+    assert not folder.path.exists()
+    fds = Path(f"/proc/{os.getpid()}/fd")
+    if fds.exists():  # Linux: no descriptor of the lock file is left open
+        assert not [fd for fd in fds.iterdir()
+                    if str(lock_file) in os.path.realpath(fd)], "lock file still open"
 
 
 def test_a_living_import_keeps_its_folder(temp: Path) -> None:

@@ -280,6 +280,7 @@ def _already_applied(plan: ImportPlan) -> bool:
     for entity in ENTITY_ORDER:
         count = int(header.counts.get(entity, 0))
         plan.by_entity[entity] = {c: count if c == "known" else 0 for c in CATEGORIES}
+        plan.actions[entity] = {"new": 0, "update": 0}
         plan.summary["known"] += count
     return True
 

@@ -103,9 +103,9 @@ def plan_records(plan: ImportPlan, progress: Progress | None) -> None:
             refused |= _cascade(con, entity, refused)
         total = sum(header.counts.values()) or 1
         done = 0
-        known: dict[str, dict[tuple[str, str], int] | None] = {}
+        counted: dict[str, dict[tuple[str, str], int] | None] = {}
         for entity in ENTITY_ORDER:
-            known[entity] = _classify(plan, entity, entity in refused)
+            counted[entity] = _classify(plan, entity, entity in refused)
             done += staged.records.get(entity, 0)
             if progress is not None and progress(min(done, total), total) is False:
                 raise ImportCancelled()
@@ -114,7 +114,7 @@ def plan_records(plan: ImportPlan, progress: Progress | None) -> None:
         con.execute("ROLLBACK")
         raise
     for entity in ENTITY_ORDER:
-        counts = known[entity]
+        counts = counted[entity]
         if counts is None:
             counts = {(c, a): n for c, a, n in con.execute(
                 f"SELECT x_category, x_action, count(*) FROM s_{entity} GROUP BY 1, 2")}

@@ -57,9 +57,11 @@ _CHUNK = 1024 * 1024
 #: The temporary folders of imports (one each, removed when its import ends).
 STAGE_PREFIX = "integrationsplaner-import-"
 _IN_USE = "in-use.lock"
-#: A staging folder without its lock file (made by an older version, or in the moment before
-#: the lock exists) is left alone this long.
+#: A staging folder without its lock file (made by an older version) is left alone this long.
 _UNLOCKED_GRACE_SECONDS = 24 * 3600
+#: Every staging folder is left alone this long: a new import takes its lock a moment after
+#: making the folder, and a sweep in that moment would take the lock first.
+_YOUNG_SECONDS = 120
 
 
 class StageFolder:
@@ -74,9 +76,13 @@ class StageFolder:
     def __init__(self) -> None:
         sweep_stale_stages()
         self.path = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX))
-        self._lock = FileLock(str(self.path / _IN_USE), timeout=0, is_singleton=False)
+        # not per thread: the window checks in a worker thread and closes the plan in its own
+        self._lock: FileLock | None = FileLock(str(self.path / _IN_USE), timeout=0,
+                                               is_singleton=False, thread_local=False)
         try:
             self._lock.acquire()
+        except NotImplementedError:  # a temporary folder without file locks: never swept
+            self._lock = None
         except (Timeout, OSError) as exc:
             shutil.rmtree(self.path, ignore_errors=True)
             raise UserError(f"Der temporäre Ordner für die Prüfung des Bündels kann nicht "
@@ -85,7 +91,8 @@ class StageFolder:
 
     def remove(self) -> None:
         try:
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
 
@@ -97,18 +104,23 @@ def sweep_stale_stages(root: Path | None = None) -> int:
     that cannot be locked or removed."""
     root = Path(tempfile.gettempdir()) if root is None else root
     removed = 0
+    now = time.time()
     for folder in root.glob(STAGE_PREFIX + "*"):
         try:
             if folder.is_symlink() or not folder.is_dir():
                 continue
+            age = now - folder.stat().st_mtime
             lock_path = folder / _IN_USE
+            if age < _YOUNG_SECONDS:
+                continue
             if lock_path.exists():
-                lock = FileLock(str(lock_path), timeout=0, is_singleton=False)
+                lock = FileLock(str(lock_path), timeout=0, is_singleton=False,
+                                thread_local=False)
                 lock.acquire()  # Timeout while its import lives
                 lock.release()
-            elif time.time() - folder.stat().st_mtime < _UNLOCKED_GRACE_SECONDS:
+            elif age < _UNLOCKED_GRACE_SECONDS:
                 continue
-        except (Timeout, OSError):
+        except (Timeout, OSError, NotImplementedError):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += not folder.exists()
@@ -497,9 +509,11 @@ def check_references(con: sqlite3.Connection, header: BundleHeader, staged: Stag
                    for column, target in refs.items()),
                   key=lambda job: -staged.records.get(job[0], 0))
     (path,) = (row[2] for row in con.execute("PRAGMA database_list") if row[1] == "main")
-    readers = [sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True,
-                               check_same_thread=False) for _ in range(2)]
+    readers: list[sqlite3.Connection] = []
     try:
+        for _ in range(2):
+            readers.append(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro",
+                                           uri=True, check_same_thread=False))
         for reader in readers:
             # the parents' indexes stay in memory while every child looks them up
             reader.execute("PRAGMA cache_size=-16384")
