@@ -142,3 +142,60 @@ def test_the_other_side_of_a_delete_conflict_is_named() -> None:
     assert _lived_on(info(None)) == "geändert (nicht gelöscht)"
     assert _lived_on(info(False)) == "wiederhergestellt (nicht gelöscht)"
     assert _lived_on(info(False, None)) == "wiederhergestellt und geändert (nicht gelöscht)"
+
+
+def test_the_window_imports_a_large_first_bundle_with_a_rollback_journal(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Dropped onto the main window, previewed and taken over: behind the modal progress
+    dialog the import has the database to itself and writes with a rollback journal (each page
+    once); the log mode is back afterwards and the window shows the new measures."""
+    import sqlite3
+
+    from PySide6.QtWidgets import QDialog
+
+    from integrationsplaner.exchange import importer
+    from integrationsplaner.ui import msgbox, tasks
+    from integrationsplaner.ui.exchange import import_dialog
+    from integrationsplaner.ui.main_window import MainWindow
+    from integrationsplaner.ui.settings import Settings
+
+    from .helpers import trace_statements
+
+    monkeypatch.setattr(importer, "BULK_MIN_RECORDS", 5)
+    kreis = make_ws(tmp_path / "k", "kreis-kl")
+    pc1 = make_ws(tmp_path / "l", "vg-landstuhl", "pc1")
+    window = None
+    try:
+        trust_all([kreis, pc1], tmp_path / "keys")
+        for n in range(12):
+            new_measure(pc1, f"HF1-{n:02d}", f"Sprachcafé {n}")
+        bundle = tmp_path / "erst.ipbundle"
+        export_bundle(pc1, bundle)
+        window = MainWindow(kreis, Settings(tmp_path / "einstellungen.ini"))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        tasks.wait_all()
+        monkeypatch.setattr(import_dialog.ImportPreviewDialog, "exec",
+                            lambda _self: QDialog.DialogCode.Accepted)
+        statements = trace_statements(monkeypatch)
+        with msgbox.silenced() as shown:
+            window.import_bundle(bundle)
+        assert shown and "Übernommen" in shown[-1].text, shown
+        assert "PRAGMA main.journal_mode=DELETE" in statements
+        assert "PRAGMA synchronous=FULL" in statements  # only once the switch succeeded
+        con = sqlite3.connect(kreis.db.path)
+        try:
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert con.execute("SELECT count(*) FROM measures").fetchone()[0] == 12
+        finally:
+            con.close()
+        assert not kreis.db.path.with_name(kreis.db.path.name + "-journal").exists()
+        tasks.wait_all()
+        assert measures.count_measures(kreis) == 12
+    finally:
+        if window is not None:
+            window.close()
+        tasks.wait_all()
+        kreis.close()
+        pc1.close()

@@ -129,8 +129,9 @@ def test_another_open_connection_keeps_the_log(offices: dict[str, Any]) -> None:
     assert _journal_mode(kreis.db.path) == "wal"
 
 
-def test_the_window_keeps_the_log(offices: dict[str, Any]) -> None:
-    """Without ``exclusive`` (the window, where other threads read) the log is always used."""
+def test_without_exclusive_the_log_is_kept(offices: dict[str, Any]) -> None:
+    """Without ``exclusive`` (a caller whose other threads may read meanwhile) the log is always
+    used. (The window's import has the database to itself: test_dialogs.py.)"""
     assert _apply(offices["kreis"], offices["bundle"], exclusive=False).applied
     assert "PRAGMA main.journal_mode=DELETE" not in offices["statements"]
 

@@ -333,7 +333,8 @@ def apply_import(ws: Workspace, plan: ImportPlan, *, exclusive: bool = False) ->
     """Back up, then write the plan in one transaction. Refuses a plan of refusals only.
 
     ``exclusive``: the caller has the database to itself while this runs, no other thread
-    opens it (the command line); a large first import may then use a rollback journal
+    opens it (the command line; the window behind its modal progress dialog, after its
+    background reads have finished); a large first import may then use a rollback journal
     (see _rollback_journal)."""
     header = plan.header
     if plan.rejected:

@@ -31,7 +31,7 @@ from integrationsplaner.exchange.importer import (
 )
 from integrationsplaner.exchange.reader import UnknownSenderError
 from integrationsplaner.services.workspace import Workspace
-from integrationsplaner.ui import msgbox
+from integrationsplaner.ui import msgbox, tasks
 from integrationsplaner.ui.exchange.common import _named, run_with_progress
 from integrationsplaner.ui.exchange.conflicts_dialog import show_conflicts
 
@@ -175,10 +175,14 @@ def import_bundle(parent: QWidget, ws: Workspace, path: Path | None = None) -> b
         dialog = ImportPreviewDialog(parent, ws, plan)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
+        # the window reads nothing while its modal progress dialog is open: once its background
+        # reads are done, the import has the database to itself (a large first import then
+        # writes each page once, see importer._rollback_journal)
+        tasks.wait_all()
         try:
             result: ImportResult = run_with_progress(
                 parent, "Bündel importieren", "Die Änderungen werden übernommen …",
-                lambda _progress: apply_import(ws, plan), cancellable=False)
+                lambda _progress: apply_import(ws, plan, exclusive=True), cancellable=False)
         except UserError as exc:
             msgbox.error(parent, "Bündel importieren", exc.message)
             return False
