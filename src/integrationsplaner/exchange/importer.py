@@ -519,8 +519,8 @@ def _write(ws: Workspace, plan: ImportPlan, con: sqlite3.Connection, bulk: list[
     # in the order of the record ids, which the staged id index gives without reading the
     # staged rows, and the audit index on record_id then grows in runs (cheaper than dropping
     # and rebuilding it); otherwise in the order of the bundle
-    sorted_audit = {e for e in ENTITY_ORDER if plan.staged.records.get(e)
-                    and plan.actions[e]["new"] == plan.staged.records[e]}
+    sorted_audit = {e for e in ENTITY_ORDER if header.counts.get(e)
+                    and plan.actions[e]["new"] == header.counts[e]}
     if bulk and any(plan.actions[e]["new"] for e in ENTITY_ORDER if e not in sorted_audit):
         # the audit entries of the new records too, when they outnumber the entries so far
         entries = sum(plan.by_entity[e]["new"] for e in ENTITY_ORDER if TABLE_OF[e] in bulk)

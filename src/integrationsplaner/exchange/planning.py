@@ -106,7 +106,7 @@ def plan_records(plan: ImportPlan, progress: Progress | None) -> None:
         counted: dict[str, dict[tuple[str, str], int] | None] = {}
         for entity in ENTITY_ORDER:
             counted[entity] = _classify(plan, entity, entity in refused)
-            done += staged.records.get(entity, 0)
+            done += header.counts.get(entity, 0)
             if progress is not None and progress(min(done, total), total) is False:
                 raise ImportCancelled()
         con.execute("COMMIT")
@@ -274,7 +274,9 @@ def _classify(plan: ImportPlan, entity: str, has_refused: bool
     if not here:
         # staged as new (with conflict values: as conflicts) unless refused
         conflicts = len(new_with_siblings)
-        counts = {("new", "new"): plan.staged.records.get(entity, 0) - len(refused) - conflicts,
+        # (the manifest's count: staging has checked that it is the number staged)
+        staged = plan.header.counts.get(entity, 0)
+        counts = {("new", "new"): staged - len(refused) - conflicts,
                   ("conflict", "new"): conflicts, ("refused", "refused"): len(refused)}
         return {key: n for key, n in counts.items() if n}
     if not pending:

@@ -193,8 +193,6 @@ def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], 
 class Staged:
     """What staging learned on the way, so that planning need not scan the staged rows for it."""
 
-    #: records staged per entity
-    records: dict[str, int] = field(default_factory=dict)
     #: staged records that carry open conflict values (``siblings``)
     siblings: dict[str, int] = field(default_factory=dict)
     #: (office, replica) of every version-vector entry of the staged records
@@ -440,7 +438,6 @@ def stage_records(
             deferred.append((entity, name))
             indexed.add(entity)
             done += records
-            staged.records[entity] = records
             staged.siblings[entity] = siblings
             staged.pairs[entity] = pairs
         build_deferred()
@@ -507,7 +504,7 @@ def check_references(con: sqlite3.Connection, header: BundleHeader, staged: Stag
 
     jobs = sorted(((entity, column, target) for entity, refs in REFERENCES.items()
                    for column, target in refs.items()),
-                  key=lambda job: -staged.records.get(job[0], 0))
+                  key=lambda job: -header.counts.get(job[0], 0))
     (path,) = (row[2] for row in con.execute("PRAGMA database_list") if row[1] == "main")
     readers: list[sqlite3.Connection] = []
     try:
