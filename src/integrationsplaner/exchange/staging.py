@@ -301,9 +301,14 @@ def stage_records(
     # next entry's chunks to do, so that they do not wait for it
     deferred: list[tuple[str, str]] = []
 
+    parents = {parent for _column, parent in OWNER_PARENT.values()}
+
     def build_deferred() -> None:
         while deferred:
-            _index_ids(con, *deferred.pop(0))
+            entity, name = deferred.pop(0)
+            _index_ids(con, entity, name)
+            if entity in parents:
+                _index_owners(con, entity)
 
     can_fork = _can_fork()
     zf = check_container(header.path)
@@ -444,10 +449,8 @@ def stage_records(
         for entity in ENTITY_ORDER:
             if entity not in indexed:
                 con.execute(f"CREATE UNIQUE INDEX s_{entity}_id ON s_{entity}(id)")
-        for parent in sorted({parent for _column, parent in OWNER_PARENT.values()}):
-            # the owner check of every child record looks up its parent's office: from the
-            # index alone, not from the (large) staged row
-            con.execute(f"CREATE INDEX s_{parent}_owner ON s_{parent}(id, office_key)")
+                if entity in parents:
+                    _index_owners(con, entity)
     finally:
         zf.close()
         if pool is not None:
@@ -470,6 +473,12 @@ def _index_ids(con: sqlite3.Connection, entity: str, name: str) -> None:
             "WHERE s.x_rid > d.first ORDER BY s.x_rid LIMIT 1").fetchone()
         raise _fail(f"Eintrag {name}, Zeile {row[0]}: die Datensatz-ID {row[1]} kommt mehrfach "
                     f"vor ({ENTITY_LABELS[entity]}). Die Datei wird nicht verarbeitet.") from None
+
+
+def _index_owners(con: sqlite3.Connection, parent: str) -> None:
+    """The owner check of every child record looks up its parent's office: from this index
+    alone, not from the (large) staged row."""
+    con.execute(f"CREATE INDEX s_{parent}_owner ON s_{parent}(id, office_key)")
 
 
 def _insert(con: sqlite3.Connection, sql: str, batch: list[list[Any]], entity: str,
