@@ -63,7 +63,8 @@ from integrationsplaner.exchange.format import (
     decode_stored,
     escape_display,
 )
-from integrationsplaner.exchange.importer import ImportPlan, apply_import, prepare_import
+from integrationsplaner.exchange.importer import apply_import, prepare_import
+from integrationsplaner.exchange.plan import ImportPlan
 from integrationsplaner.exchange.planning import CATEGORIES, CREATE, DELETED_OTHER
 from integrationsplaner.services import evaluations, measures, partners
 from integrationsplaner.services.workspace import Workspace, open_workspace

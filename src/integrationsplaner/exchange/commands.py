@@ -18,12 +18,11 @@ from integrationsplaner.exchange.conflicts import list_conflicts
 from integrationsplaner.exchange.export import export_bundle
 from integrationsplaner.exchange.format import ENTITY_LABELS, escape_display
 from integrationsplaner.exchange.importer import (
-    CATEGORY_LABELS,
-    ImportPlan,
     apply_import,
     prepare_import,
     refusal_message,
 )
+from integrationsplaner.exchange.plan import CATEGORY_LABELS, ImportPlan
 from integrationsplaner.exchange.planning import CATEGORIES
 from integrationsplaner.exchange.reader import BundleError
 from integrationsplaner.services.workspace import open_workspace

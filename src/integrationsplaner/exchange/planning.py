@@ -44,7 +44,7 @@ from integrationsplaner.store.exchange_models import (
 )
 
 if TYPE_CHECKING:
-    from integrationsplaner.exchange.importer import ImportPlan
+    from integrationsplaner.exchange.plan import ImportPlan
 
 Progress = Callable[[int, int], bool]
 

@@ -33,7 +33,7 @@ from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.store.database import BACKUP_DIR, utcnow
 
 if TYPE_CHECKING:
-    from integrationsplaner.exchange.importer import ImportPlan
+    from integrationsplaner.exchange.plan import ImportPlan
 
 FILE_FORMAT = "integrationsplaner-ruecksicherung"
 FILE_VERSION = 3

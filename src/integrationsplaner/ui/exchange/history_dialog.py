@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from integrationsplaner.domain.formatting import format_datetime
 from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.history import list_history
-from integrationsplaner.exchange.importer import CATEGORY_LABELS
+from integrationsplaner.exchange.plan import CATEGORY_LABELS
 from integrationsplaner.exchange.rollback import find_rollback_file, rollback_import
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox

@@ -22,13 +22,12 @@ from integrationsplaner.errors import UserError
 from integrationsplaner.exchange.conflicts import FIELD_LABELS
 from integrationsplaner.exchange.format import ENTITY_LABELS, EXTENSION
 from integrationsplaner.exchange.importer import (
-    CATEGORY_LABELS,
-    ImportPlan,
     ImportResult,
     apply_import,
     prepare_import,
     refusal_message,
 )
+from integrationsplaner.exchange.plan import CATEGORY_LABELS, ImportPlan
 from integrationsplaner.exchange.reader import UnknownSenderError
 from integrationsplaner.services.workspace import Workspace
 from integrationsplaner.ui import msgbox, tasks
