@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+
+import pytest
 
 from integrationsplaner.domain.model import MeasureFilter
 from integrationsplaner.services import demo, measures
 from integrationsplaner.services.integrity import check_database
 from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.store.bulk import flush_in_background
 from integrationsplaner.store.models import SYNCED_MODELS
 
 
@@ -50,3 +55,47 @@ def test_cancelled_load_changes_nothing(ws: Workspace) -> None:
     assert con.execute("SELECT count(*) FROM exchange_journal").fetchone()[0] == 0
     assert check_database(ws.path).ok
     con.close()
+
+
+def test_flush_in_background_flushes_the_file_while_the_load_runs(tmp_path, monkeypatch
+                                                                   ) -> None:
+    """The thread flushes the file (through a descriptor of its own) until the block ends."""
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x" * 100)
+    flushed: list[int] = []
+    seen = threading.Event()
+
+    def fake_sync(fd: int) -> None:
+        assert os.fstat(fd).st_ino == path.stat().st_ino
+        flushed.append(fd)
+        seen.set()
+
+    monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", fake_sync)
+    with flush_in_background(path, interval=0.001):
+        assert seen.wait(30)
+    done = len(flushed)
+    assert not any(t.name == "flush" for t in threading.enumerate())
+    with pytest.raises(OSError):  # the descriptor is closed
+        os.fstat(flushed[0])
+    assert len(flushed) == done  # nothing after the block
+
+
+def test_flush_in_background_is_best_effort(tmp_path, monkeypatch) -> None:
+    """A file that cannot be opened, or a flush that fails, does not disturb the load."""
+    with flush_in_background(tmp_path / "missing.bin", interval=0.001):
+        pass
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x")
+    calls: list[int] = []
+    failed = threading.Event()
+
+    def failing_sync(fd: int) -> None:
+        calls.append(fd)
+        failed.set()
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", failing_sync)
+    with flush_in_background(path, interval=0.001):
+        assert failed.wait(30)
+        threading.Event().wait(0.05)  # time for more calls, which must not come
+    assert len(calls) == 1  # the thread stopped after the failure

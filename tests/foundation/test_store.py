@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from integrationsplaner.domain.model import MeasureFilter
 from integrationsplaner.errors import DatabaseError, DatabaseLockedError, NewerDatabaseError
 from integrationsplaner.services import measure_list, measures
 from integrationsplaner.services.workspace import create_workspace, open_workspace
@@ -100,25 +101,27 @@ def test_backup_copy_gets_new_replica_on_restore(ws) -> None:
 
 
 def test_new_databases_have_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
-    """New databases get PAGE_SIZE (faster bulk imports); a database made with SQLite's
-    default keeps its pages, also through a backup copy."""
+    """New databases get PAGE_SIZE (faster bulk imports) and no free pages (what the
+    migrations dropped); a database made with SQLite's default keeps its pages, also through a
+    backup copy."""
     from integrationsplaner.store.database import PAGE_SIZE
 
-    def page_size(path: Path) -> int:
+    def pragma(path: Path, name: str = "page_size") -> int:
         con = sqlite3.connect(path)
         try:
-            return int(con.execute("PRAGMA page_size").fetchone()[0])
+            return int(con.execute(f"PRAGMA {name}").fetchone()[0])
         finally:
             con.close()
 
     new = _make_db(tmp_path)
-    assert page_size(new) == PAGE_SIZE == 16384
+    assert pragma(new) == PAGE_SIZE == 16384
+    assert pragma(new, "freelist_count") == 0
     old = tmp_path / "alt.sqlite"
     shutil.copy(FIXTURES / "schema-0001_initial.sqlite", old)
-    assert page_size(old) == 4096
+    assert pragma(old) == 4096
     with open_workspace(old) as ws:
         backup = ws.db.backup("test")
-    assert page_size(old) == page_size(backup) == 4096
+    assert pragma(old) == pragma(backup) == 4096
 
 
 def _make_db(tmp_path: Path) -> Path:
@@ -273,3 +276,34 @@ def test_delete_conflicts_of_before_markers_are_carried_over(tmp_path: Path) -> 
                         ("feld", "title", '"Sprachcafé"')]
     migrations.downgrade(path, "0002_exchange")
     assert stored() == [(kind, field, value) for kind, field, value in rows]
+
+
+def test_office_indexes_only_where_lists_filter_by_office(tmp_path: Path) -> None:
+    """0004: the children of measures and partners lose their office index, the partner list
+    keeps its own; and back. Ordinary saves and the office filter still work after it."""
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURES / "schema-0001_initial.sqlite", path)
+
+    def office_indexes() -> set[str]:
+        con = sqlite3.connect(path)
+        try:
+            return {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND name LIKE 'ix\\_%\\_office\\_key' ESCAPE '\\'")}
+        finally:
+            con.close()
+
+    children = {"ix_indicators_office_key", "ix_budget_lines_office_key",
+                "ix_milestones_office_key", "ix_measure_partners_office_key",
+                "ix_evaluations_office_key", "ix_contact_persons_office_key",
+                "ix_measures_office_key"}
+    assert children <= office_indexes()
+    with open_workspace(path) as ws:  # migrates
+        assert office_indexes() == {"ix_partners_office_key", "ix_municipalities_office_key",
+                                    "ix_exchange_keys_office_key"}
+        data = measures.get_measure(ws, measures.measure_ids(ws)[0])
+        data.title = "Nach der Migration gespeichert"
+        measures.save_measure(ws, data)
+        assert measures.count_measures(ws, MeasureFilter(offices=("vg-landstuhl",))) == 25
+    migrations.downgrade(path, "0003_delete_markers")
+    assert children <= office_indexes()

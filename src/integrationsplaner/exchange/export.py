@@ -101,8 +101,9 @@ def _batch_sql(entity: str, own_only: bool) -> str:
     newlines, last rowid, number of lines)``.
 
     Rowid order is the order of :func:`_line_sql` with no condition or with the office
-    condition (a table scan or the office index), so a full bundle is the same either way. The
-    ``+`` keeps SQLite off the office index, which would sort every remaining row per batch.
+    condition (a table scan), so a full bundle is the same either way. The ``+`` keeps SQLite
+    off an index that begins with the office (measures, partners), which would sort every
+    remaining row per batch.
     """
     own = " AND +office_key = ?" if own_only else ""
     return (f"SELECT group_concat(line, char(10)), max(r), count(*) FROM ("
@@ -194,7 +195,8 @@ def export_bundle(
                          .fetchone()[0])
         # only the Kreis relays other offices' records; an office sends only its own
         relay = ws.reference.office(ws.office_key).kind == "kreis"
-        conditions = [] if relay else ["office_key = ?"]
+        # "+": no index that begins with the office (their order is not the table's)
+        conditions = [] if relay else ["+office_key = ?"]
         if start:
             conditions.append("id IN (SELECT record_id FROM exchange_journal WHERE entity = ? "
                               "AND seq > ? AND seq <= ?)")

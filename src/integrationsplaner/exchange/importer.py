@@ -44,6 +44,7 @@ from integrationsplaner.exchange.staging import (
     stage_records,
 )
 from integrationsplaner.services.workspace import Workspace
+from integrationsplaner.store.bulk import flush_in_background
 from integrationsplaner.store.database import utcnow
 from integrationsplaner.store.exchange_models import (
     Acknowledgement,
@@ -220,6 +221,8 @@ def apply_import(ws: Workspace, plan: ImportPlan, *, exclusive: bool = False) ->
         with contextlib.ExitStack() as stack:
             journal = bool(exclusive and bulk) and stack.enter_context(
                 _rollback_journal(ws, plan, con))
+            if journal:  # the load writes the file directly: flush it while it runs
+                stack.enter_context(flush_in_background(ws.db.path))
             con.execute("BEGIN IMMEDIATE")
             try:
                 if small:

@@ -494,6 +494,9 @@ def create_database(path: Path | str, office_key: str) -> Database:
             con.execute("PRAGMA journal_mode=WAL")
             con.close()
             upgrade(path, None)
+            con = sqlite3.connect(str(path))
+            con.execute("VACUUM")  # the pages of what later migrations dropped (milliseconds)
+            con.close()
         except BaseException:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)

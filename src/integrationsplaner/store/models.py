@@ -106,7 +106,9 @@ class Synced:
     """Identity, ownership and version metadata every exchanged record carries."""
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    office_key: Mapped[str] = mapped_column(ForeignKey("offices.key"), index=True)
+    # no index of its own: only the measure and partner lists filter by office (their tables
+    # have indexes for that); offices are reference data, never deleted or re-keyed
+    office_key: Mapped[str] = mapped_column(ForeignKey("offices.key"))
     vv: Mapped[dict[str, Any]] = mapped_column(default=dict)
     stamps: Mapped[dict[str, Any]] = mapped_column(default=dict)
     origin_replica: Mapped[str] = mapped_column(String(40))
@@ -203,6 +205,8 @@ class Partner(Synced, Base):
     action_areas: Mapped[list[Any]] = mapped_column(default=list)
     offices: Mapped[list[Any]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_partners_office_key", "office_key"),)
 
 
 class ContactPerson(Synced, Base):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0003_delete_markers"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_exchange", "0003_delete_markers")
+SCHEMA_HEAD = "0004_office_indexes"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_exchange", "0003_delete_markers",
+                                   "0004_office_indexes")
 
 _HERE = Path(__file__).resolve().parent
 
