@@ -291,6 +291,9 @@ def _cases() -> list[tuple[str, str, Callable[[bytes], bytes], str | None]]:
         (ev, "bad period", lambda b: _with(b, "period", b'"2019-H3"'), "kein gültiger Zeitraum"),
         (ev, "arabic period", lambda b: _with(b, "period", '"٢٠١٩-H1"'.encode()),
          "kein gültiger Zeitraum"),
+        # the fast path proves an evaluation's id only by comparing it with evaluation_id()
+        (ev, "upper-case evaluation id", lambda b: _with(b, "id", json.dumps(
+            _record(b)["id"].upper()).encode()), "keine gültige Datensatz-ID"),
         (ev, "evaluation id", lambda b: _with(b, "measure_id", json.dumps(
             _record(b)["id"]).encode()), "passt nicht zu Maßnahme"),
         (ev, "actual value int", lambda b: _with(b, "actual_values", json.dumps(

@@ -6,6 +6,8 @@ import sqlite3
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from integrationsplaner.domain.model import (
     BudgetLineData,
@@ -256,3 +258,14 @@ def test_partner_validation_and_measures_of_partner(ws: Workspace) -> None:
     found = partners.measures_of_partner(ws, partner.id)
     assert [(row.id, role) for row, role in found] == [(result.id, "partner")]
     assert measures.count_measures(ws, MeasureFilter(partner_id=partner.id)) == 1
+
+
+@given(st.text(max_size=60), st.text(max_size=12))
+def test_evaluation_id_is_uuid5_of_measure_and_period(measure_id: str, period: str) -> None:
+    """The id computed from the SHA-1 digits is exactly uuid.uuid5's (odd text included)."""
+    import uuid
+
+    from integrationsplaner.services.evaluations import _NAMESPACE, evaluation_id
+
+    assert evaluation_id(measure_id, period) == str(uuid.uuid5(_NAMESPACE,
+                                                               f"{measure_id}/{period}"))

@@ -248,9 +248,12 @@ def _check_source(spec: EntitySpec) -> str:
         body.append(f"row.append(sort_key(row[{pos['title']}]))")
     elif spec.name == "partner":
         body.append(f"row.append(sort_key(row[{pos['name']}]))")
+    # an evaluation's id must equal evaluation_id(), always a valid UUID: no pattern needed
+    id_check = "UUID_MATCH(rid) is None or "
     if spec.name == "evaluation":
         body += [f"if rid != evaluation_id(row[{pos['measure_id']}], row[{pos['period']}]):",
                  "    return None"]
+        id_check = ""
     head = f"""\
 def check(raw, row, offices, areas, concepts, pairs):
     vv = row[3]
@@ -266,7 +269,7 @@ def check(raw, row, offices, areas, concepts, pairs):
             SPACED_COLON(raw) is not None):
         return None
     rid = row[0]
-    if UUID_MATCH(rid) is None or row[1] not in offices or row[2] not in vv:
+    if {id_check}row[1] not in offices or row[2] not in vv:
         return None
     office = row[1]
     for k in vv:
@@ -344,8 +347,11 @@ def _int_list_text(numbers: list[int]) -> str:
 def _number_map_text(numbers: dict[str, int | float | None]) -> str:
     """canonical_json of ``actual_values``: sorted keys (UUIDs: nothing to escape), numbers
     written by repr as the json module does, None as null."""
-    return "{" + ", ".join([f'"{k}": {"null" if n is None else repr(n)}'
-                            for k, n in sorted(numbers.items())]) + "}"
+    parts = []
+    for k in sorted(numbers):
+        n = numbers[k]
+        parts.append(f'"{k}": {"null" if n is None else repr(n)}')
+    return "{" + ", ".join(parts) + "}"
 
 
 _CHECK_GLOBALS: dict[str, Any] = {

