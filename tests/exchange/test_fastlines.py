@@ -170,7 +170,7 @@ def test_valid_variants_are_staged_by_the_fast_path(corpus: tuple[Validator, Lin
     assert slow_calls == []
 
 
-def test_siblings_and_spaced_colons_fall_back_with_the_same_rows(
+def test_siblings_and_escaped_spaced_colons_fall_back_with_the_same_rows(
         corpus: tuple[Validator, Lines], slow_calls: list[int]) -> None:
     validator, lines = corpus
     record = _record(lines["measure"][0])
@@ -178,10 +178,14 @@ def test_siblings_and_spaced_colons_fall_back_with_the_same_rows(
     record["vv"] = {replica: 2, "zweiter-pc": 1}
     record["siblings"] = {"title": [["zweiter-pc", 1, "Anderer Titel"]]}
     spaced = _line(_record(lines["measure"][1]), separators=(",", " : "))
-    rows, error = same(validator, "measure", [lines["measure"][2], _line(record), spaced])
-    assert error is None and len(rows) == 3
+    # with a backslash the colons alone prove nothing: the spaced colons then need the slow path
+    escaped = _line(_record(lines["measure"][3]), separators=(",", " : "), ensure_ascii=True)
+    assert b"\\u" in escaped
+    rows, error = same(validator, "measure",
+                       [lines["measure"][2], _line(record), spaced, escaped])
+    assert error is None and len(rows) == 4
     assert rows[1][-2] == '{"title": [["zweiter-pc", 1, "Anderer Titel"]]}'
-    assert slow_calls == [1, 1]
+    assert slow_calls == [1, 1]  # the siblings and the escaped line; the spaced one is proven
 
 
 # --- the worst cases, one by one --------------------------------------------------------------

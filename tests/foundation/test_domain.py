@@ -109,3 +109,13 @@ def test_reference_data_contract() -> None:
     assert all(r.symbol and r.label for r in ref.codes("ratings").entries)
     with pytest.raises(UserError, match="Unbekannte Dienststelle"):
         ref.office("vg-nirgendwo")
+
+
+@given(st.text(max_size=80))
+def test_sort_key_drops_exactly_the_combining_marks(text: str) -> None:
+    """The rule character by character (as documented) and the faster implementation agree."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    expected = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert sort_key(text) == expected.strip()[:200]

@@ -21,13 +21,19 @@ as ``siblings``) goes through the slow path (``loads_line`` and ``Validator.row`
 every error message is the slow path's own.
 
 Duplicate keys: msgspec keeps the last value of a repeated key silently. The Struct admits
-objects only at the top and in vv, stamps and actual_values, so the decoded record has exactly
-``keys`` keys (fields plus the entries of those three). Every key of the text ends in a quote;
-where no whitespace stands between that quote and the colon, each key adds one ``":`` to the
-text (a string value may add more, never less), so ``count('":') == keys`` proves that no key
-occurs twice. Whitespace before a colon is excluded by a regular expression, or cheaper: in a
-line without a backslash every string is in the text as decoded, so when the colons that do not
-follow a quote are just the two of each valid datetime, no key colon follows whitespace.
+objects only at the top and in vv, stamps and actual_values, and every field is required, so
+the decoded record has exactly ``keys`` distinct keys (fields plus the entries of those three).
+Each occurrence of a key in the text is followed by exactly one colon, and a string may hold
+more colons, so the text has at least ``keys`` colons, and exactly that many plus the colons in
+strings only if no key occurs twice. Two proofs follow:
+
+- the common, cheaper one: in a line without a backslash every string is in the text as
+  decoded, so each datetime the line is accepted with holds exactly two colons; if the line
+  has no more colons than ``keys`` plus those, none is left for a repeated key;
+- otherwise: every key of the text ends in a quote; where no whitespace stands between that
+  quote and the colon, each key adds one ``":`` to the text (a string value may add more, never
+  less), so ``count('":') == keys`` proves that no key occurs twice, once a regular expression
+  has excluded whitespace before a colon.
 """
 
 from __future__ import annotations
@@ -260,13 +266,11 @@ def check(raw, row, offices, areas, concepts, pairs):
     stamps = row[4]
     keys = {keys}
     # duplicate keys (msgspec keeps the last one silently): see the module docstring
-    if raw.count(b'":') != keys:
-        return None
     escaped = 92 in raw
+    if escaped or raw.count(58) != keys + {" + ".join(colons)}:
+        if raw.count(b'":') != keys or SPACED_COLON(raw) is not None:
+            return None
     if (escaped or 127 in raw) and ({" or ".join(controls)}):
-        return None
-    if (escaped or raw.count(58) - keys != {" + ".join(colons)}) and (
-            SPACED_COLON(raw) is not None):
         return None
     rid = row[0]
     if {id_check}row[1] not in offices or row[2] not in vv:
