@@ -14,7 +14,7 @@ import pytest
 
 from integrationsplaner.exchange import staging
 from integrationsplaner.exchange.export import export_bundle
-from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF
+from integrationsplaner.exchange.format import ENTITY_ORDER, ENTRY_OF, SPECS
 from integrationsplaner.exchange.reader import BundleError, read_header
 from integrationsplaner.services import demo
 
@@ -68,6 +68,40 @@ def test_workers_stage_exactly_what_this_process_stages(
     # every storage class the records use arrives as it was bound
     kinds = {kind for rows in here.values() for row in rows for kind, _v in row}
     assert {"str", "int", "float", "NoneType"} <= kinds
+
+
+@pytest.mark.parametrize("chunk", [1024 * 1024, 4096])
+def test_records_with_conflict_values_are_staged_alike(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        chunk: int) -> None:
+    """A block with records that carry conflict values (``siblings``) and blocks without them:
+    the workers write the empty column as NULL only where no row of the block has one."""
+    import json
+
+    from integrationsplaner.services.workspace import open_workspace
+
+    path, db, key = bundle
+    manifest, entries = read_bundle(path)
+    name = ENTRY_OF["measure"]
+    lines = entries[name].split(b"\n")
+    for n in (2, 3, 30):
+        record = json.loads(lines[n])
+        record["vv"] = {record["origin_replica"]: 2, "zweiter-pc": 1}
+        record["siblings"] = {"title": [["zweiter-pc", 1, f"Anderer Titel {n}"]]}
+        lines[n] = json.dumps(record, ensure_ascii=False).encode()
+    entries[name] = b"\n".join(lines)
+    conflicts = tmp_path / "conflicts.ipbundle"
+    write_bundle(conflicts, manifest, entries, key)
+    with open_workspace(db, user="t") as ws:
+        here = _stage(ws, conflicts, tmp_path / "here")
+        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(staging, "_CHUNK", chunk)
+        workers = _stage(ws, conflicts, tmp_path / "workers")
+    assert workers == here
+    at = 1 + len(SPECS["measure"].columns)  # behind x_rid and the record's columns
+    siblings = [row[at] for row in here["measure"]]
+    assert sum(value != ("NoneType", None) for value in siblings) == 3
+    assert siblings[3] == ("str", '{"title": [["zweiter-pc", 1, "Anderer Titel 3"]]}')
 
 
 def test_a_bad_line_in_a_later_block_names_its_line(

@@ -229,9 +229,17 @@ def _worker_stage(entity: str, block: bytes, line_no: int
     rows, error = validate_lines(_worker_validator, spec, block.split(b"\n"), line_no, pairs)
     if not rows:
         return 0, error, None, pairs, 0
+    siblings = _with_siblings(rows)
+    marks = ["?"] * (len(spec.columns) + 2)
+    if not siblings:
+        # Python binds None through its adapter lookup, ten times the cost of another value:
+        # the column all rows leave empty is written as NULL instead
+        marks[-2] = "NULL"
+        for row in rows:
+            del row[-2]
+    width = len(rows[0])
+    one = "(" + ", ".join(marks) + ")"
     cols = ", ".join(f'"{c}"' for c in spec.columns)
-    width = len(spec.columns) + 2
-    one = "(" + ", ".join("?" * width) + ")"
     shard = sqlite3.connect(":memory:", isolation_level=None)
     try:
         shard.execute(f"CREATE TABLE r ({cols}, x_siblings, x_line)")
@@ -247,7 +255,7 @@ def _worker_stage(entity: str, block: bytes, line_no: int
                               [flat[i:i + step] for i in range(0, len(flat), step)])
         shard.executemany(f"INSERT INTO r VALUES {one}", rows[whole:])
         shard.execute("COMMIT")
-        return len(rows), error, shard.serialize(), pairs, _with_siblings(rows)
+        return len(rows), error, shard.serialize(), pairs, siblings
     finally:
         shard.close()
 
