@@ -16,8 +16,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import zipfile
-import zlib
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,7 +39,9 @@ from integrationsplaner.exchange.format import (
 )
 from integrationsplaner.exchange.lines import Validator, _LineError, loads_line
 from integrationsplaner.exchange.reader import (
+    READ_ERRORS,
     BundleHeader,
+    EntryReader,
     ImportCancelled,
     _damaged,
     _fail,
@@ -394,7 +394,7 @@ def stage_records(
                     con.execute(copy)
 
             try:
-                with zf.open(name) as handle:
+                with EntryReader(header.path, zf.getinfo(name)) as handle:
                     while True:
                         chunk = handle.read(_CHUNK)
                         if not chunk:
@@ -439,8 +439,7 @@ def stage_records(
                 raise UserError("Die Prüfung des Bündels wurde unterbrochen: ein Hilfsprozess "
                                 "wurde unerwartet beendet (zu wenig Arbeitsspeicher?). Es wurde "
                                 "nichts geändert. Bitte versuchen Sie es erneut.") from None
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                    RuntimeError, NotImplementedError):
+            except READ_ERRORS:
                 build_deferred()
                 raise _damaged(header.path) from None
             finally:
