@@ -342,11 +342,6 @@ def stage_records(
             spec = SPECS[entity]
             cols = ", ".join(f'"{c}"' for c in spec.columns)
             # staged as new until the plan finds the record here (see planning._classify)
-            n = len(spec.columns) + 2
-            marks = ", ".join(f"?{i}" for i in range(1, n + 1))
-            insert = (f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line, x_action, "
-                      f"x_category) VALUES ({marks}, 'new', CASE WHEN ?{n - 1} IS NULL THEN "
-                      "'new' ELSE 'conflict' END)")
             copy = (f"INSERT INTO s_{entity} ({cols}, x_siblings, x_line, x_action, x_category) "
                     f"SELECT {cols}, x_siblings, x_line, 'new', CASE WHEN x_siblings IS NULL "
                     "THEN 'new' ELSE 'conflict' END FROM shard.r ORDER BY rowid")
@@ -364,8 +359,8 @@ def stage_records(
             batch: list[list[Any]] = []
             pending = b""
 
-            def take(rows: list[list[Any]], problem: str | None, insert: str = insert,
-                     entity: str = entity, name: str = name) -> None:
+            def take(rows: list[list[Any]], problem: str | None, spec: EntitySpec = spec,
+                     name: str = name) -> None:
                 nonlocal records, siblings, batch, error
                 if error is not None:
                     return
@@ -375,7 +370,7 @@ def stage_records(
                 if problem is not None:
                     error = problem
                 elif len(batch) >= 2000:
-                    _insert(con, insert, batch, entity, name)
+                    _insert(con, spec, batch, name)
                     batch = []
 
             def take_shard(count: int, problem: str | None, blob: bytes | None,
@@ -454,7 +449,7 @@ def stage_records(
                 raise _fail(f"„{header.path.name}“, Eintrag {name}: {error}. Die Datei wird nicht "
                             "verarbeitet; bitten Sie den Absender, sie zu prüfen.")
             if batch:
-                _insert(con, insert, batch, entity, name)
+                _insert(con, spec, batch, name)
             if records != entry["records"]:
                 raise _fail(f"„{header.path.name}“: {name} enthält {records} Datensätze, das "
                             f"Manifest nennt {entry['records']}. Die Datei wird nicht "
@@ -500,8 +495,24 @@ def _index_owners(con: sqlite3.Connection, parent: str) -> None:
     con.execute(f"CREATE INDEX s_{parent}_owner ON s_{parent}(id, office_key)")
 
 
-def _insert(con: sqlite3.Connection, sql: str, batch: list[list[Any]], entity: str,
+def _insert(con: sqlite3.Connection, spec: EntitySpec, batch: list[list[Any]],
             name: str) -> None:
+    """Stage the validated rows of ``batch`` (their conflict values, if none has any, are left
+    NULL without binding None: see _worker_stage)."""
+    cols = ", ".join(f'"{c}"' for c in spec.columns)
+    if _with_siblings(batch):
+        n = len(spec.columns) + 2
+        marks = ", ".join(f"?{i}" for i in range(1, n + 1))
+        sql = (f"INSERT INTO s_{spec.name} ({cols}, x_siblings, x_line, x_action, x_category) "
+               f"VALUES ({marks}, 'new', CASE WHEN ?{n - 1} IS NULL THEN 'new' ELSE 'conflict' "
+               "END)")
+    else:
+        for row in batch:
+            del row[-2]
+        marks = ", ".join("?" * (len(spec.columns) + 1))
+        sql = (f"INSERT INTO s_{spec.name} ({cols}, x_line, x_action, x_category) VALUES "
+               f"({marks}, 'new', 'new')")
+    entity = spec.name
     try:
         con.execute("BEGIN")
         try:
