@@ -1,7 +1,7 @@
 """Staging through worker processes gives exactly the staging tables of staging in-process.
 
-The workers hand their rows over as serialized SQLite databases and receive the records entry
-in blocks cut at the last line end of each read chunk; a small chunk size puts those cuts in
+Each worker stages whole entries into files of its own, which this process copies with their
+indexes; a small chunk size (handed to the workers) puts the cuts between the read chunks in
 the middle of lines, right behind line ends and into chunks without any line end.
 """
 
@@ -198,9 +198,11 @@ def test_a_crashed_worker_is_not_reported_as_a_damaged_file(
     from integrationsplaner.exchange.importer import prepare_import
     from integrationsplaner.services.workspace import open_workspace
 
-    def dying_workers(_validator: Any) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(1, mp_context=staging.multiprocessing_context(),
-                                   initializer=os._exit, initargs=(9,))
+    def dying_workers(_validator: Any) -> Any:
+        context = staging.multiprocessing_context()
+        return staging._Workers(ProcessPoolExecutor(1, mp_context=context, initializer=os._exit,
+                                                    initargs=(9,)),
+                                context.Value("q", 0), context.Value("b", 0, lock=False))
 
     monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(staging, "_workers", dying_workers)
@@ -208,3 +210,39 @@ def test_a_crashed_worker_is_not_reported_as_a_damaged_file(
     with open_workspace(db, user="t") as ws, pytest.raises(UserError) as caught:
         prepare_import(ws, path, trust_new_sender=True)
     assert "Hilfsprozess" in caught.value.message and "beschädigt" not in caught.value.message
+
+
+def test_progress_of_the_workers_runs_forward_and_cancels(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries staged by workers report their records as they go (one bar that never runs
+    backwards and ends at the total), and a cancel stops them: nothing is left behind."""
+    import tempfile
+
+    from integrationsplaner.exchange.reader import ImportCancelled
+    from integrationsplaner.services.workspace import open_workspace
+
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "_CHUNK", 2048)
+    path, db, _key = bundle
+    header_total = 0
+    seen: list[int] = []
+    with open_workspace(db, user="t") as ws:
+        header = read_header(ws, path, trust_new_sender=True)
+        header_total = sum(header.counts.values())
+        folder = tmp_path / "a"
+        folder.mkdir()
+        con = staging.create_stage(folder / "stage.sqlite")
+        try:
+            staging.stage_records(ws, header, con, lambda done, total: seen.append(done) or True)
+        finally:
+            con.close()
+        assert seen == sorted(seen) and seen[-1] == header_total
+        assert sorted(p.name for p in folder.iterdir()) == ["stage.sqlite"]  # parts removed
+        # cancelled at the first report: the error, and no worker left running
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+        (tmp_path / "tmp").mkdir()
+        from integrationsplaner.exchange.importer import prepare_import
+
+        with pytest.raises(ImportCancelled):
+            prepare_import(ws, path, trust_new_sender=True, progress=lambda d, t: False)
+    assert not list((tmp_path / "tmp").glob(staging.STAGE_PREFIX + "*"))
