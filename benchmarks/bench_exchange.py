@@ -32,10 +32,23 @@ def _rss_mb() -> float:
 
 
 _descendant_peaks: list[int] = []
+_together: list[int] = []  # resident size (KiB) of this process and all below it, per sample
+
+
+def _status_kib(pid: int | str, field: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def _watch_descendants() -> None:
-    """Sample the peak resident size (VmHWM, KiB) of every process below this one (Linux)."""
+    """Sample the peak resident size (VmHWM, KiB) of every process below this one, and the
+    resident size of all of them together with this one (Linux)."""
     import os
     import threading
 
@@ -53,20 +66,19 @@ def _watch_descendants() -> None:
                     parents[int(pid)] = parent_of(pid)
                 except (OSError, ValueError, IndexError):
                     continue
+            together = _status_kib(me, "VmRSS") or 0
             for pid in parents:
                 up = parents.get(pid)
                 while up is not None and up != me:
                     up = parents.get(up)
                 if up != me:
                     continue
-                try:
-                    with open(f"/proc/{pid}/status") as handle:
-                        for line in handle:
-                            if line.startswith("VmHWM:"):
-                                _descendant_peaks.append(int(line.split()[1]))
-                except OSError:
-                    continue
-            time.sleep(0.5)
+                peak = _status_kib(pid, "VmHWM")
+                if peak is not None:
+                    _descendant_peaks.append(peak)
+                    together += _status_kib(pid, "VmRSS") or 0
+            _together.append(together)
+            time.sleep(0.2)
 
     threading.Thread(target=sample, daemon=True).start()
 
@@ -132,6 +144,7 @@ def phase(args: argparse.Namespace) -> dict:
     # the import validates large entries in worker processes (children of a fork server, not
     # of this process): their own peak, the largest one, as sampled while they ran
     result["worker_peak_mb"] = max(_descendant_peaks, default=0) / 1024
+    result["together_peak_mb"] = max(_together, default=0) / 1024
     return result
 
 
@@ -218,7 +231,8 @@ def main() -> None:
           f"(target ≤ 30 s; check+plan {med([i['plan_seconds'] for i in imports]):.1f} s, "
           f"backup+apply {med([i['apply_seconds'] for i in imports]):.1f} s), "
           f"peak {max(i['peak_mb'] for i in imports):.0f} MB "
-          f"(+ each validation worker ≤ {max(i.get('worker_peak_mb', 0) for i in imports):.0f} MB)")
+          f"(+ each validation worker ≤ {max(i.get('worker_peak_mb', 0) for i in imports):.0f} MB; "
+          f"all at once ≤ {max(i.get('together_peak_mb', 0) for i in imports):.0f} MB, sampled)")
     print(f"re-import no-op:  median {med([i['seconds'] for i in noops]):6.1f} s   "
           f"(target ≤ 10 s), applied={noops[0]['applied']}, "
           f"peak {max(i['peak_mb'] for i in noops):.0f} MB")
