@@ -36,10 +36,10 @@ from integrationsplaner.exchange.reader import (
     BundleError,
     read_header,
 )
+from integrationsplaner.exchange.references import check_references
 from integrationsplaner.exchange.rollback import write_rollback_file
 from integrationsplaner.exchange.staging import (
     StageFolder,
-    check_references,
     create_stage,
     stage_records,
 )

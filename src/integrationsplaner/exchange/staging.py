@@ -33,9 +33,7 @@ from integrationsplaner.exchange.format import (
     ENTRY_OF,
     MAX_LINE_BYTES,
     OWNER_PARENT,
-    REFERENCES,
     SPECS,
-    TABLE_OF,
     EntitySpec,
 )
 from integrationsplaner.exchange.lines import Validator, _LineError, loads_line
@@ -165,6 +163,8 @@ def create_stage(path: Path) -> sqlite3.Connection:
 #: by one worker into a file of its own, several entries at once; smaller ones right here.
 PARALLEL_MIN_BYTES = 8 * 1024**2
 _PARENTS = frozenset(parent for _column, parent in OWNER_PARENT.values())
+#: Rows per insert statement when staging (fewer where SQLite allows fewer values).
+_ROWS_PER_INSERT = 50
 
 
 def _validate_lines(validator: Validator, spec: EntitySpec, lines: list[bytes], line_no: int
@@ -257,7 +257,7 @@ def _stage_entry(con: sqlite3.Connection, path: Path, info: zipfile.ZipInfo, ent
                     records += len(rows)
                     siblings += _with_siblings(rows)
                     if error is None and len(batch) >= 2000:
-                        _insert(con, spec, batch, name)
+                        _insert(con, spec, batch)
                         batch = []
                 line_no += count
                 if tick is not None and tick(records) is False:
@@ -272,7 +272,7 @@ def _stage_entry(con: sqlite3.Connection, path: Path, info: zipfile.ZipInfo, ent
         raise _fail(f"„{path.name}“, Eintrag {name}: {error}. Die Datei wird nicht "
                     "verarbeitet; bitten Sie den Absender, sie zu prüfen.")
     if batch:
-        _insert(con, spec, batch, name)
+        _insert(con, spec, batch)
     if records != entry["records"]:
         raise _fail(f"„{path.name}“: {name} enthält {records} Datensätze, das Manifest nennt "
                     f"{entry['records']}. Die Datei wird nicht verarbeitet.")
@@ -499,108 +499,37 @@ def _index_owners(con: sqlite3.Connection, parent: str) -> None:
     con.execute(f"CREATE INDEX s_{parent}_owner ON s_{parent}(id, office_key)")
 
 
-def _insert(con: sqlite3.Connection, spec: EntitySpec, batch: list[list[Any]],
-            name: str) -> None:
-    """Stage the validated rows of ``batch``. If none of them has conflict values, that column
-    is left NULL instead of binding None: Python binds None through its adapter lookup, ten
-    times the cost of another value (about 3 s of a state-scale import staged here)."""
+def _insert(con: sqlite3.Connection, spec: EntitySpec, batch: list[list[Any]]) -> None:
+    """Stage the validated rows of ``batch`` (ids may still repeat: _index_ids finds that).
+
+    If none of them has conflict values, that column is left NULL instead of binding None:
+    Python binds None through its adapter lookup, ten times the cost of another value (about
+    3 s of a state-scale import). Those rows go in many per statement, a sixth cheaper than
+    one per statement."""
     cols = ", ".join(f'"{c}"' for c in spec.columns)
-    if _with_siblings(batch):
-        n = len(spec.columns) + 2
-        marks = ", ".join(f"?{i}" for i in range(1, n + 1))
-        sql = (f"INSERT INTO s_{spec.name} ({cols}, x_siblings, x_line, x_action, x_category) "
-               f"VALUES ({marks}, 'new', CASE WHEN ?{n - 1} IS NULL THEN 'new' ELSE 'conflict' "
-               "END)")
-    else:
+    con.execute("BEGIN")
+    try:
+        if _with_siblings(batch):
+            n = len(spec.columns) + 2
+            marks = ", ".join(f"?{i}" for i in range(1, n + 1))
+            con.executemany(
+                f"INSERT INTO s_{spec.name} ({cols}, x_siblings, x_line, x_action, x_category) "
+                f"VALUES ({marks}, 'new', CASE WHEN ?{n - 1} IS NULL THEN 'new' ELSE "
+                "'conflict' END)", batch)
+            return
         for row in batch:
             del row[-2]
-        marks = ", ".join("?" * (len(spec.columns) + 1))
-        sql = (f"INSERT INTO s_{spec.name} ({cols}, x_line, x_action, x_category) VALUES "
-               f"({marks}, 'new', 'new')")
-    entity = spec.name
-    try:
-        con.execute("BEGIN")
-        try:
-            con.executemany(sql, batch)
-        finally:
-            con.execute("COMMIT")
-    except sqlite3.IntegrityError:
-        for values in batch:
-            try:
-                con.execute(sql, values)
-            except sqlite3.IntegrityError:
-                raise _fail(f"Eintrag {name}, Zeile {values[-1]}: die Datensatz-ID {values[0]} "
-                            f"kommt mehrfach vor ({ENTITY_LABELS[entity]}). Die Datei wird nicht "
-                            "verarbeitet.") from None
-        raise  # pragma: no cover - the batch failed but no single row does
-
-
-def check_references(con: sqlite3.Connection, header: BundleHeader, staged: Staged) -> None:
-    """Every reference to another record resolves, in the bundle or in the local database.
-
-    First every reference is looked up in the bundle alone, by two connections of their own
-    at once (each query reads a whole staged table; SQLite works without Python's lock, so
-    both cores help). The reference to the parent that owns a record (OWNER_PARENT) answers
-    both questions in that one pass: does it resolve in the bundle, and does that parent
-    belong to another office (``staged.owner_mismatch``, so that planning checks ownership only
-    where it can fail). Only a reference not found in the bundle is then looked for here."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    jobs = sorted(((entity, column, target) for entity, refs in REFERENCES.items()
-                   for column, target in refs.items()),
-                  key=lambda job: -header.counts.get(job[0], 0))
-    (path,) = (row[2] for row in con.execute("PRAGMA database_list") if row[1] == "main")
-    readers: list[sqlite3.Connection] = []
-    try:
-        for _ in range(2):
-            readers.append(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro",
-                                           uri=True, check_same_thread=False))
-        for reader in readers:
-            # the parents' indexes stay in memory while every child looks them up
-            reader.execute("PRAGMA cache_size=-16384")
-        with ThreadPoolExecutor(len(readers)) as threads:
-            # the largest tables first, one queue per reader
-            lanes = [jobs[i::len(readers)] for i in range(len(readers))]
-            results = threads.map(_bundle_references, readers, lanes)
-            flags = {job: flag for lane in results for job, flag in lane}
+        width = len(spec.columns) + 1
+        one = "(" + "?, " * width + "'new', 'new')"
+        sql = f"INSERT INTO s_{spec.name} ({cols}, x_line, x_action, x_category) VALUES "
+        per = max(1, min(_ROWS_PER_INSERT,
+                         con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+        whole = len(batch) - len(batch) % per
+        if whole:
+            flat = [value for row in batch[:whole] for value in row]
+            step = width * per
+            con.executemany(sql + ", ".join([one] * per),
+                            [flat[i:i + step] for i in range(0, len(flat), step)])
+        con.executemany(sql + one, batch[whole:])
     finally:
-        for reader in readers:
-            reader.close()
-    for entity, refs in REFERENCES.items():
-        for column, target in refs.items():
-            missing, mismatch = flags[(entity, column, target)]
-            if mismatch:
-                staged.owner_mismatch.add(entity)
-            if not missing:
-                continue
-            row = con.execute(
-                f"SELECT s.x_line, s.\"{column}\" FROM s_{entity} s WHERE NOT EXISTS "
-                f"(SELECT 1 FROM s_{target} t WHERE t.id = s.\"{column}\") AND NOT EXISTS "
-                f"(SELECT 1 FROM live.{TABLE_OF[target]} m WHERE m.id = s.\"{column}\") "
-                "LIMIT 1").fetchone()
-            if row is not None:
-                raise _fail(
-                    f"„{header.path.name}“, Eintrag {ENTRY_OF[entity]}, Zeile {row[0]}: verweist "
-                    f"auf {ENTITY_LABELS[target]} {row[1]}, die es weder im Bündel noch in "
-                    "dieser Datenbank gibt. Die Datei wird nicht verarbeitet.")
-
-
-def _bundle_references(reader: sqlite3.Connection, jobs: list[tuple[str, str, str]]
-                       ) -> list[tuple[tuple[str, str, str], tuple[bool, bool]]]:
-    """Per reference: is any not in the bundle, and (for the owning parent) does any parent in
-    the bundle belong to another office than the record."""
-    result = []
-    for entity, column, target in jobs:
-        if OWNER_PARENT.get(entity) == (column, target):
-            # the parent's (id, office_key) index answers both without reading its rows
-            missing, mismatch = reader.execute(
-                f"SELECT max(p.id IS NULL), max(p.office_key != s.office_key) FROM "
-                f"s_{entity} s LEFT JOIN s_{target} p INDEXED BY s_{target}_owner ON "
-                f"p.id = s.\"{column}\"").fetchone()
-        else:
-            missing, mismatch = reader.execute(
-                f"SELECT max(p.id IS NULL), 0 FROM s_{entity} s LEFT JOIN s_{target} p "
-                f"INDEXED BY s_{target}_id ON p.id = s.\"{column}\"").fetchone()
-        result.append(((entity, column, target), (bool(missing), bool(mismatch))))
-    return result
-
+        con.execute("COMMIT")
