@@ -246,3 +246,50 @@ def test_progress_of_the_workers_runs_forward_and_cancels(
         with pytest.raises(ImportCancelled):
             prepare_import(ws, path, trust_new_sender=True, progress=lambda d, t: False)
     assert not list((tmp_path / "tmp").glob(staging.STAGE_PREFIX + "*"))
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["here", "workers"])
+def test_a_full_temporary_disk_is_told_in_german(
+        bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        parallel: bool) -> None:
+    """The staging files may not grow (what a full disk does): a German message that says
+    what to do, nothing changed, no staging folder left behind."""
+    import tempfile
+
+    from integrationsplaner.errors import UserError
+    from integrationsplaner.exchange import importer
+    from integrationsplaner.services.workspace import open_workspace
+
+    if parallel:  # a worker's file: the worker fails, its error is told here (the workers
+        # run in fresh processes, so they are handed a function that limits their file there)
+        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(staging, "_worker_stage_entry", _full_worker_stage_entry)
+    else:
+        monkeypatch.setattr(importer, "create_stage",
+                            lambda path: _full(staging.create_stage(path)))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path, db, _key = bundle
+    before = db.read_bytes()
+    with open_workspace(db, user="t") as ws, pytest.raises(UserError) as caught:
+        importer.prepare_import(ws, path, trust_new_sender=True)
+    assert "konnte nicht geprüft werden" in caught.value.message
+    assert "full" in caught.value.message and "temporäre Dateien" in caught.value.message
+    assert db.read_bytes() == before
+    assert not list(tmp_path.glob(staging.STAGE_PREFIX + "*"))
+
+
+def _full(con: Any) -> Any:
+    """The connection, on a file that may not grow beyond what it has."""
+    con.execute("PRAGMA max_page_count = 2")
+    return con
+
+
+def _full_worker_stage_entry(path: str, info: Any, entity: str, entry: Any, part: str,
+                             chunk: int) -> Any:
+    """_worker_stage_entry on a file that may not grow (runs in a worker process)."""
+    real = staging._create_part
+    staging._create_part = lambda *a: _full(real(*a))
+    try:
+        return staging._worker_stage_entry(path, info, entity, entry, part, chunk)
+    finally:
+        staging._create_part = real

@@ -77,6 +77,12 @@ def prepare_import(ws: Workspace, path: Path, *, trust_new_sender: bool = False,
         con.execute("ATTACH DATABASE ? AS live", (f"{ws.db.path.resolve().as_uri()}?mode=ro",))
         check_references(con, header, plan.staged)
         plan_records(plan, _share_of(progress, 750, 250))
+    except sqlite3.Error as exc:  # the staging file (a full disk, say), also from a worker
+        plan.close()
+        raise UserError(f"Das Bündel konnte nicht geprüft werden ({exc}). Es wurde nichts "
+                        "geändert. Die Prüfung braucht vorübergehend etwa so viel freien Platz "
+                        "im Ordner für temporäre Dateien wie das Bündel entpackt groß ist; bitte "
+                        "prüfen Sie das und versuchen Sie es erneut.") from None
     except BaseException:
         plan.close()
         raise
