@@ -36,6 +36,22 @@ def _stage(ws: Any, bundle: Path, folder: Path) -> dict[str, list[tuple[Any, ...
         con.close()
 
 
+def _here_and_in_workers(db: Path, bundle: Path, tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch, chunk: int
+                         ) -> dict[str, list[tuple[Any, ...]]]:
+    """The staged rows of ``bundle``, staged here and then by workers reading ``chunk`` bytes
+    at a time; asserts that both are equal."""
+    from integrationsplaner.services.workspace import open_workspace
+
+    with open_workspace(db, user="t") as ws:
+        here = _stage(ws, bundle, tmp_path / "here")
+        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(staging, "_CHUNK", chunk)
+        workers = _stage(ws, bundle, tmp_path / "workers")
+    assert workers == here
+    return here
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any]:
     """A demo bundle of the Kreis, a fresh database of the Kreis, and the sender's key."""
@@ -55,15 +71,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any]:
 def test_workers_stage_exactly_what_this_process_stages(
         bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         chunk: int) -> None:
-    from integrationsplaner.services.workspace import open_workspace
-
     path, db, _key = bundle
-    with open_workspace(db, user="t") as ws:
-        here = _stage(ws, path, tmp_path / "here")
-        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
-        monkeypatch.setattr(staging, "_CHUNK", chunk)
-        workers = _stage(ws, path, tmp_path / "workers")
-    assert workers == here
+    here = _here_and_in_workers(db, path, tmp_path, monkeypatch, chunk)
     assert sum(len(rows) for rows in here.values()) > 400
     # every storage class the records use arrives as it was bound
     kinds = {kind for rows in here.values() for row in rows for kind, _v in row}
@@ -74,11 +83,9 @@ def test_workers_stage_exactly_what_this_process_stages(
 def test_records_with_conflict_values_are_staged_alike(
         bundle: tuple[Path, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         chunk: int) -> None:
-    """A block with records that carry conflict values (``siblings``) and blocks without them:
-    the workers write the empty column as NULL only where no row of the block has one."""
+    """A batch with records that carry conflict values (``siblings``) and batches without
+    them: the empty column is written as NULL only where no row of the batch has one."""
     import json
-
-    from integrationsplaner.services.workspace import open_workspace
 
     path, db, key = bundle
     manifest, entries = read_bundle(path)
@@ -92,12 +99,7 @@ def test_records_with_conflict_values_are_staged_alike(
     entries[name] = b"\n".join(lines)
     conflicts = tmp_path / "conflicts.ipbundle"
     write_bundle(conflicts, manifest, entries, key)
-    with open_workspace(db, user="t") as ws:
-        here = _stage(ws, conflicts, tmp_path / "here")
-        monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
-        monkeypatch.setattr(staging, "_CHUNK", chunk)
-        workers = _stage(ws, conflicts, tmp_path / "workers")
-    assert workers == here
+    here = _here_and_in_workers(db, conflicts, tmp_path, monkeypatch, chunk)
     at = 1 + len(SPECS["measure"].columns)  # behind x_rid and the record's columns
     siblings = [row[at] for row in here["measure"]]
     assert sum(value != ("NoneType", None) for value in siblings) == 3
